@@ -1,0 +1,25 @@
+"""The one seam into a system: an instrumented boto3 Session."""
+
+from harness.instrument.context import correlation, current_correlation_id, new_correlation_id
+from harness.instrument.effects import Effects
+from harness.instrument.session import (
+    Call,
+    InstrumentedSession,
+    Interceptor,
+    error_response,
+    plain_session,
+    session,
+)
+
+__all__ = [
+    "Call",
+    "Effects",
+    "InstrumentedSession",
+    "Interceptor",
+    "correlation",
+    "current_correlation_id",
+    "error_response",
+    "new_correlation_id",
+    "plain_session",
+    "session",
+]

@@ -1,0 +1,73 @@
+"""Declared side effects and other non-AWS work, recorded as history operations.
+
+A side effect outside AWS (publishing, charging, e-mailing, calling a tool) is
+declared with the logical operation it belongs to (its idempotency key), so the
+idempotency checker can count how many times each one really happened.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from harness.history.model import FAIL, INFO, INVOKE, OK
+from harness.history.recorder import Recorder
+from harness.instrument.context import current_correlation_id
+
+T = TypeVar("T")
+
+
+class Effects:
+    """Records operations that are not AWS calls, under an agent's name."""
+
+    def __init__(self, recorder: Recorder, agent: str, process: str | None = None) -> None:
+        self.recorder = recorder
+        self.agent = agent
+        self.process = process
+
+    def _process(self) -> str:
+        if self.process is not None:
+            return self.process
+        t = threading.current_thread()
+        return self.agent if t is threading.main_thread() else f"{self.agent}/{t.name}"
+
+    def run(
+        self,
+        f: str,
+        key: Any,
+        fn: Callable[[], T],
+        value: Any = None,
+        result: Callable[[T], Any] | None = None,
+    ) -> T:
+        """Record ``f`` around ``fn()``: ``invoke``, then ``ok`` with
+        ``result(returned)`` as value, or ``info`` if ``fn`` raised (its effect
+        is then unknown)."""
+        proc = self._process()
+        cid = current_correlation_id()
+        self.recorder.record(proc, INVOKE, f, key, value, correlation_id=cid, agent=self.agent)
+        try:
+            out = fn()
+        except Exception as e:
+            self.recorder.record(
+                proc, INFO, f, key, None, correlation_id=cid, error=type(e).__name__, agent=self.agent
+            )
+            raise
+        self.recorder.record(
+            proc, OK, f, key, result(out) if result else value, correlation_id=cid, agent=self.agent
+        )
+        return out
+
+    def perform(self, kind: str, key: str, fn: Callable[[], T] | None = None, value: Any = None) -> T | None:
+        """Perform the side effect ``kind`` for the logical operation ``key``."""
+        return self.run(f"effect.{kind}", key, fn or (lambda: None), value)  # type: ignore[arg-type, return-value]
+
+    def note(self, f: str, key: Any = None, value: Any = None, *, failed: bool = False, error: str | None = None) -> None:
+        """Record an instantaneous event (an invoke and its completion at once),
+        e.g. a state transition or a budget allocation."""
+        proc = self._process()
+        cid = current_correlation_id()
+        self.recorder.record(proc, INVOKE, f, key, value, correlation_id=cid, agent=self.agent)
+        self.recorder.record(
+            proc, FAIL if failed else OK, f, key, value, correlation_id=cid, error=error, agent=self.agent
+        )

@@ -1,0 +1,296 @@
+"""The supervisor: decomposes requests into subtasks by capability, dispatches
+them, gathers results, and drives each task through research -> write ->
+review to a stored brief. Every state change is a conditional write."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from harness.instrument.context import CORRELATION_ATTR, correlation
+from harness.instrument.effects import Effects
+from reference_system import bus
+from reference_system.breaker import Breakers
+from reference_system.llm import Model
+from reference_system.messages import BriefRequest, ProgressEvent, ResultMessage, StatusEvent, SubtaskMessage
+from reference_system.registry import NoAgentForCapability, Registry
+from reference_system.resources import CAPABILITIES, Resources
+from reference_system.states import TERMINAL
+from reference_system.store import VersionedStore, to_av
+
+#: Share of a task's token budget for each stage (research is split among its subtasks).
+BUDGET_SHARES: dict[str, float] = {"research": 0.4, "write": 0.4, "review": 0.2}
+STAGES: tuple[str, ...] = ("research", "write", "review")
+
+
+class Supervisor:
+    def __init__(
+        self,
+        session: Any,
+        resources: Resources,
+        model: Model,
+        *,
+        agent: str = "supervisor",
+        ids: Callable[[], str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        breaker_threshold: int = 5,
+        breaker_cooldown: float = 10.0,
+        wait_seconds: int = 0,
+    ) -> None:
+        from harness.history.recorder import Recorder
+
+        self.agent = agent
+        self.res = resources
+        self.model = model
+        self.wait_seconds = wait_seconds
+        self._ids = ids or (lambda: uuid.uuid4().hex)
+        self.sqs = session.client("sqs")
+        self.sns = session.client("sns")
+        self.ddb = session.client("dynamodb")
+        recorder = getattr(session, "recorder", None)
+        self.effects = Effects(recorder if recorder is not None else Recorder(), agent)
+        self.store = VersionedStore(self.ddb, resources.tasks_table, self.effects)
+        self.registry = Registry(self.ddb, resources.registry_table)
+        self.breakers = Breakers(breaker_threshold, breaker_cooldown, clock, on_change=self._breaker_changed)
+        self._to_dispatch: deque[str] = deque()
+        self.open_tasks: set[str] = set()
+        self._correlation: dict[str, str] = {}
+        self.steps = 0
+
+    # -- requests ------------------------------------------------------------
+
+    def submit(self, request: BriefRequest) -> str:
+        """Accept a request; returns its task id (the request id: submitting twice is harmless)."""
+        task_id = request.request_id
+        cid = self._ids()
+        with correlation(cid):
+            created = self.store.create(
+                task_id,
+                {
+                    "kind": "task",
+                    "state": "pending",
+                    "topic": request.topic,
+                    "budget": request.token_budget,
+                    "correlation_id": cid,
+                    "stage": "research",
+                    "subtasks": [],
+                },
+            )
+            if created:
+                self.effects.note("budget.allocate", task_id, {"budget": request.token_budget})
+                self._status(task_id, task_id, None, "pending")
+        if created:
+            self._correlation[task_id] = cid
+            self._to_dispatch.append(task_id)
+            self.open_tasks.add(task_id)
+        return task_id
+
+    def recover(self) -> int:
+        """Adopt every unfinished task found in the table (after a restart)."""
+        kw: dict[str, Any] = {"TableName": self.res.tasks_table, "ConsistentRead": True}
+        n = 0
+        while True:
+            page = self.ddb.scan(**kw)
+            for raw in page.get("Items", []):
+                item = {k: list(v.values())[0] for k, v in raw.items()}
+                if item.get("kind") == "task" and item.get("state") not in TERMINAL:
+                    tid = item["pk"]
+                    self._correlation[tid] = item.get("correlation_id", "")
+                    if tid not in self.open_tasks:
+                        self.open_tasks.add(tid)
+                        if item.get("state") == "pending":
+                            self._to_dispatch.append(tid)
+                        n += 1
+            if "LastEvaluatedKey" not in page:
+                return n
+            kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    @property
+    def finished(self) -> bool:
+        return not self.open_tasks
+
+    # -- the loop ------------------------------------------------------------
+
+    def step(self) -> bool:
+        """One unit of supervision; returns whether there was anything to do."""
+        self.steps += 1
+        return (
+            self._drain_progress()
+            or self._drain_results()
+            or self._dispatch_next()
+            or (bool(self.open_tasks) and self._drain_dead_letters())
+        )
+
+    def _drain_progress(self) -> bool:
+        msgs = bus.receive(self.sqs, self.res.queue("progress"), 10, 0)
+        for raw in msgs:
+            with correlation(bus.attr(raw, CORRELATION_ATTR)):
+                try:
+                    ev = bus.parse(raw, ProgressEvent)
+                except bus.BadMessage:
+                    bus.delete(self.sqs, self.res.queue("progress"), raw)
+                    continue
+                if ev.event == "started":
+                    self._mark_running(ev.task_id, ev.subtask_id)
+                bus.delete(self.sqs, self.res.queue("progress"), raw)
+        return bool(msgs)
+
+    def _drain_results(self) -> bool:
+        msgs = bus.receive(self.sqs, self.res.queue("results"), 10, self.wait_seconds if not self._to_dispatch else 0)
+        for raw in msgs:
+            with correlation(bus.attr(raw, CORRELATION_ATTR)):
+                try:
+                    self._apply_result(bus.parse(raw, ResultMessage))
+                except bus.BadMessage as e:
+                    self.effects.note("supervisor.reject", None, {"reason": str(e)}, failed=True, error="BadMessage")
+                bus.delete(self.sqs, self.res.queue("results"), raw)
+        return bool(msgs)
+
+    def _drain_dead_letters(self) -> bool:
+        did = False
+        for cap in CAPABILITIES:
+            q = self.res.queue(f"{cap}-dlq")
+            for raw in bus.receive(self.sqs, q, 10, 0):
+                did = True
+                with correlation(bus.attr(raw, CORRELATION_ATTR)):
+                    try:
+                        sub = bus.parse(raw, SubtaskMessage)
+                    except bus.BadMessage:
+                        bus.delete(self.sqs, q, raw)
+                        continue
+                    self.breakers[cap].failure()
+                    if self._move(sub.subtask_id, sub.task_id, "dead_lettered", reason="dead-lettered"):
+                        self._fail_task(sub.task_id, f"subtask {sub.subtask_id} was dead-lettered")
+                    bus.delete(self.sqs, q, raw)
+        return did
+
+    def _dispatch_next(self) -> bool:
+        if not self._to_dispatch:
+            return False
+        task_id = self._to_dispatch.popleft()
+        with correlation(self._correlation.get(task_id)):
+            self._dispatch_task(task_id)
+        return True
+
+    # -- task logic ----------------------------------------------------------
+
+    def _dispatch_task(self, task_id: str) -> None:
+        task = self.store.get(task_id)
+        if task is None or task["state"] != "pending":
+            return
+        plan = self.model.complete("plan", f"Plan research on {task['topic']}.", {"topic": task["topic"]})
+        subtopics: list[str] = plan.output["subtopics"]
+        share = int(task["budget"] * BUDGET_SHARES["research"]) // len(subtopics)
+        subs = [
+            self._create_subtask(task, "research", i, share, {"subtopic": s}) for i, s in enumerate(subtopics)
+        ]
+        self.store.update(task_id, lambda _: {"subtasks": [s["pk"] for s in subs]})
+        self._move(task_id, task_id, "dispatched")
+        for sub in subs:
+            self._send_subtask(task, sub)
+
+    def _create_subtask(self, task: dict[str, Any], cap: str, n: int, budget: int,
+                        inputs: dict[str, Any]) -> dict[str, Any]:
+        sub_id = f"{task['pk']}/{cap}/{n}"
+        attrs = {"kind": "subtask", "task_id": task["pk"], "capability": cap, "state": "pending",
+                 "budget": budget, "inputs": inputs}
+        self.store.create(sub_id, attrs)
+        return {**attrs, "pk": sub_id}
+
+    def _send_subtask(self, task: dict[str, Any], sub: dict[str, Any]) -> None:
+        cap = sub["capability"]
+        if not self.breakers[cap].allow():
+            self._move(sub["pk"], task["pk"], "failed", reason=f"circuit open for {cap}")
+            self._fail_task(task["pk"], f"circuit open for capability {cap}")
+            return
+        try:
+            entry = self.registry.for_capability(cap)
+        except NoAgentForCapability as e:
+            self._move(sub["pk"], task["pk"], "failed", reason=str(e))
+            self._fail_task(task["pk"], str(e))
+            return
+        msg = SubtaskMessage(task_id=task["pk"], subtask_id=sub["pk"], capability=cap, topic=task["topic"],
+                             token_budget=int(sub["budget"]), inputs=sub["inputs"])
+        # Send first, then record: a crash in between re-sends (at least once),
+        # which the workers' idempotency keys absorb.
+        bus.send(self.sqs, entry.queue, msg, f"subtask:{sub['pk']}")
+        self._move(sub["pk"], task["pk"], "dispatched")
+
+    def _mark_running(self, task_id: str, sub_id: str) -> None:
+        # A crash between sending a subtask and recording it leaves it pending.
+        self._move(sub_id, task_id, "dispatched", allowed_from=frozenset({"pending"}))
+        self._move(sub_id, task_id, "running", allowed_from=frozenset({"dispatched"}))
+        self._move(task_id, task_id, "running", allowed_from=frozenset({"dispatched"}))
+
+    def _apply_result(self, res: ResultMessage) -> None:
+        sub = self.store.get(res.subtask_id)
+        if sub is None or sub["state"] in TERMINAL:
+            return  # unknown or repeated result: nothing to do
+        self._mark_running(res.task_id, res.subtask_id)
+        breaker = self.breakers[res.capability]
+        if res.status == "failed":
+            breaker.failure()
+            self._move(res.subtask_id, res.task_id, "failed", {"reason": res.reason or ""}, reason=res.reason)
+            self._fail_task(res.task_id, f"{res.capability} failed: {res.reason}")
+            return
+        breaker.success()
+        self._move(res.subtask_id, res.task_id, "done", {"output": res.output, "tokens": res.tokens_used})
+        task = self.store.get(res.task_id)
+        if task is None or task["state"] in TERMINAL:
+            return
+        self._advance(task)
+
+    def _advance(self, task: dict[str, Any]) -> None:
+        subs = [self.store.get(pk) for pk in task["subtasks"]]
+        if any(s is None or s["state"] != "done" for s in subs):
+            return
+        stage = task["stage"]
+        budget = int(task["budget"])
+        if stage == "research":
+            facts = [f for s in subs for f in s["output"].get("facts", [])]  # type: ignore[index]
+            self._next_stage(task, "write", int(budget * BUDGET_SHARES["write"]), {"facts": facts})
+        elif stage == "write":
+            draft = subs[0]["output"]  # type: ignore[index]
+            self._next_stage(task, "review", int(budget * BUDGET_SHARES["review"]), {"draft": draft})
+        else:
+            review = subs[0]["output"]  # type: ignore[index]
+            self._store_brief(task, review)
+            self._move(task["pk"], task["pk"], "done")
+
+    def _next_stage(self, task: dict[str, Any], cap: str, budget: int, inputs: dict[str, Any]) -> None:
+        sub = self._create_subtask(task, cap, 0, budget, inputs)
+        self.store.update(task["pk"], lambda _: {"stage": cap, "subtasks": [sub["pk"]]})
+        self._send_subtask(task, sub)
+
+    def _store_brief(self, task: dict[str, Any], review: dict[str, Any]) -> None:
+        item = {"pk": task["pk"], "topic": task["topic"], "brief": review.get("draft", {}),
+                "approved": bool(review.get("approved")), "score": int(review.get("score", 0))}
+        try:
+            self.ddb.put_item(TableName=self.res.briefs_table, Item=to_av(item),
+                              ConditionExpression="attribute_not_exists(pk)")
+        except self.ddb.exceptions.ConditionalCheckFailedException:
+            pass
+
+    def _fail_task(self, task_id: str, reason: str) -> None:
+        self._move(task_id, task_id, "failed", {"reason": reason}, reason=reason)
+
+    def _move(self, pk: str, task_id: str, to: str, extra: dict[str, Any] | None = None, *,
+              reason: str | None = None, allowed_from: frozenset[str] | None = None) -> bool:
+        frm = self.store.transition(pk, to, extra, allowed_from)
+        if frm is None:
+            return False
+        if pk == task_id or to in TERMINAL:
+            self._status(task_id, pk, frm, to, reason)
+        if pk == task_id and to in TERMINAL:
+            self.open_tasks.discard(task_id)
+        return True
+
+    def _status(self, task_id: str, item_id: str, frm: str | None, to: str, reason: str | None = None) -> None:
+        ev = StatusEvent(task_id=task_id, item_id=item_id, from_state=frm, to_state=to, reason=reason)  # type: ignore[arg-type]
+        bus.publish(self.sns, self.res.topic_arn, ev, f"status:{item_id}:{to}")
+
+    def _breaker_changed(self, cap: str, old: str, new: str) -> None:
+        self.effects.note("breaker.transition", cap, {"from": old, "to": new})

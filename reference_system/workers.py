@@ -1,0 +1,149 @@
+"""Workers: one small protocol (``capability``, ``handle(task, ctx) -> result``),
+and the three the reference system ships with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from harness.instrument.effects import Effects
+from reference_system.llm import Completion, Model, count_tokens
+from reference_system.messages import SubtaskMessage
+
+
+class BudgetExceeded(Exception):
+    """The subtask would spend more tokens than its share of the budget."""
+
+
+class PermanentFailure(Exception):
+    """The subtask cannot succeed however often it is retried."""
+
+
+class IdempotentEffects:
+    """``ctx.effects``: external side effects that happen once per logical key,
+    however often a message is redelivered. The key is claimed with a
+    conditional put on the idempotency table before the effect runs."""
+
+    def __init__(self, ddb: Any, table: str, effects: Effects) -> None:
+        self._ddb = ddb
+        self._table = table
+        self.recorder = effects
+
+    def claim(self, key: str) -> bool:
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item={"pk": {"S": key}, "agent": {"S": self.recorder.agent}},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def perform(self, kind: str, key: str, value: Any = None) -> bool:
+        """Perform effect ``kind`` for ``key`` unless it already happened;
+        returns whether it happened now."""
+        if not self.claim(f"{kind}:{key}"):
+            return False
+        self.recorder.perform(kind, key, value=value)
+        return True
+
+
+@dataclass
+class WorkerContext:
+    """What a worker may use while handling one subtask."""
+
+    agent: str
+    model: Model
+    effects: IdempotentEffects
+    recorder: Effects
+    task: SubtaskMessage
+    tokens_used: int = field(default=0)
+
+    @property
+    def budget(self) -> int:
+        return self.task.token_budget
+
+    def complete(self, kind: str, prompt: str, context: dict[str, Any]) -> Completion:
+        """Call the model within this subtask's token budget (recorded)."""
+        remaining = self.budget - self.tokens_used
+        need = count_tokens(prompt)
+        if need > remaining:
+            raise BudgetExceeded(
+                f"token budget exceeded: prompt needs {need} tokens, {remaining} of {self.budget} left"
+            )
+        c = self.recorder.run(
+            "model.complete",
+            self.task.subtask_id,
+            lambda: self.model.complete(kind, prompt, context),
+            value={"task_id": self.task.task_id, "budget": self.budget, "kind": kind, "model": self.model.name},
+            result=lambda c: {"input_tokens": c.input_tokens, "output_tokens": c.output_tokens},
+        )
+        self.tokens_used += c.total_tokens
+        if self.tokens_used > self.budget:
+            raise BudgetExceeded(f"token budget exceeded: used {self.tokens_used} of {self.budget} tokens")
+        return c
+
+
+@runtime_checkable
+class Worker(Protocol):
+    capability: str
+
+    def handle(self, task: SubtaskMessage, ctx: WorkerContext) -> dict[str, Any]: ...
+
+
+class ResearchWorker:
+    capability = "research"
+
+    def handle(self, task: SubtaskMessage, ctx: WorkerContext) -> dict[str, Any]:
+        subtopic = task.inputs.get("subtopic", task.topic)
+        c = ctx.complete(
+            "research",
+            f"List sourced facts about {subtopic}.",
+            {"subtopic": subtopic, "subtask_id": task.subtask_id},
+        )
+        ctx.effects.perform("fetch", task.subtask_id, value={"sources": len(c.output["facts"])})
+        return c.output
+
+
+class WriteWorker:
+    capability = "write"
+
+    def handle(self, task: SubtaskMessage, ctx: WorkerContext) -> dict[str, Any]:
+        facts = task.inputs.get("facts", [])
+        if not facts:
+            raise PermanentFailure("nothing to write about: no research facts")
+        prompt = f"Write a brief on {task.topic} from {len(facts)} facts: " + " ".join(f["text"] for f in facts)
+        c = ctx.complete("write", prompt, {"topic": task.topic, "facts": facts})
+        ctx.effects.perform("publish", task.task_id, value={"title": c.output["title"]})
+        return c.output
+
+
+class ReviewWorker:
+    capability = "review"
+
+    def handle(self, task: SubtaskMessage, ctx: WorkerContext) -> dict[str, Any]:
+        draft = task.inputs.get("draft", {})
+        prompt = f"Review this brief: {draft.get('title', '')} " + " ".join(draft.get("paragraphs", []))
+        c = ctx.complete("review", prompt, {"draft": draft})
+        return {**c.output, "draft": draft}
+
+
+DEFAULT_WORKERS: dict[str, type] = {
+    "research": ResearchWorker,
+    "write": WriteWorker,
+    "review": ReviewWorker,
+}
+
+
+def load_worker(spec: str) -> Worker:
+    """A worker from ``pkg.module:Class`` (instantiated with no arguments)."""
+    import importlib
+
+    mod_name, _, cls_name = spec.partition(":")
+    if not cls_name:
+        raise ValueError(f"worker spec {spec!r} must look like pkg.module:Class")
+    obj = getattr(importlib.import_module(mod_name), cls_name)()
+    if not isinstance(obj, Worker):
+        raise TypeError(f"{spec} does not implement the Worker protocol (capability, handle)")
+    return obj
