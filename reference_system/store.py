@@ -58,15 +58,29 @@ class Conflict(Exception):
 class VersionedStore:
     """Items keyed by ``pk`` with a ``version``; all writes conditional."""
 
-    def __init__(self, ddb: Any, table: str, effects: Effects | None = None, *, consistent: bool = True) -> None:
+    def __init__(self, ddb: Any, table: str, effects: Effects | None = None, *, consistent: bool = True,
+                 cache: bool = False) -> None:
         self._ddb = ddb
         self.table = table
         self._effects = effects
         self.consistent = consistent
+        #: Last item this store read or wrote, per key. Writes still name the
+        #: version they expect, so a stale cache costs a conflict and a
+        #: re-read, never a lost update.
+        self._cache: dict[str, dict[str, Any]] | None = {} if cache else None
 
-    def get(self, pk: str) -> dict[str, Any] | None:
+    def get(self, pk: str, *, fresh: bool = False) -> dict[str, Any] | None:
+        if self._cache is not None and not fresh and pk in self._cache:
+            return self._cache[pk]
         r = self._ddb.get_item(TableName=self.table, Key={"pk": {"S": pk}}, ConsistentRead=self.consistent)
-        return from_av(r["Item"]) if "Item" in r else None
+        item = from_av(r["Item"]) if "Item" in r else None
+        if self._cache is not None and item is not None:
+            self._cache[pk] = item
+        return item
+
+    def _remember(self, item: dict[str, Any]) -> None:
+        if self._cache is not None:
+            self._cache[item["pk"]] = item
 
     def create(self, pk: str, attrs: dict[str, Any]) -> bool:
         """Create the item at version 1; False when it already exists."""
@@ -79,6 +93,7 @@ class VersionedStore:
             )
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return False
+        self._remember(item)
         return True
 
     def write(self, pk: str, expected_version: int, sets: dict[str, Any], condition: str | None = None,
@@ -107,8 +122,8 @@ class VersionedStore:
     def update(self, pk: str, fn: Callable[[dict[str, Any]], dict[str, Any] | None], retries: int = 50) -> dict[str, Any] | None:
         """Read-modify-write with optimistic locking: ``fn(item)`` returns the
         attributes to set (or None to leave the item alone); retried on conflict."""
-        for _ in range(retries):
-            item = self.get(pk)
+        for attempt in range(retries):
+            item = self.get(pk, fresh=attempt > 0)
             if item is None:
                 raise KeyError(pk)
             sets = fn(item)
@@ -118,7 +133,9 @@ class VersionedStore:
                 version = self.write(pk, int(item["version"]), sets)
             except Conflict:
                 continue
-            return {**item, **sets, "version": version}
+            new = {**item, **sets, "version": version}
+            self._remember(new)
+            return new
         raise Conflict(f"{pk}: gave up after {retries} conflicting writes")
 
     def transition(self, pk: str, to: str, extra: dict[str, Any] | None = None,

@@ -52,7 +52,7 @@ class Supervisor:
         self.ddb = session.client("dynamodb")
         recorder = getattr(session, "recorder", None)
         self.effects = Effects(recorder if recorder is not None else Recorder(), agent)
-        self.store = VersionedStore(self.ddb, resources.tasks_table, self.effects)
+        self.store = VersionedStore(self.ddb, resources.tasks_table, self.effects, cache=True)
         self.registry = Registry(self.ddb, resources.registry_table)
         self.breakers = Breakers(breaker_threshold, breaker_cooldown, clock, on_change=self._breaker_changed)
         self._to_dispatch: deque[str] = deque()

@@ -1,6 +1,6 @@
 """The record of what happened: operations in Jepsen's vocabulary, as JSONL."""
 
-from harness.history.jsonl import HistoryFormatError, merge_files, read_history, write_history
+from harness.history.jsonl import HistoryFormatError, iter_history, merge_files, read_history, write_history
 from harness.history.model import FAIL, INFO, INVOKE, OK, OP_TYPES, Op, pair_operations
 from harness.history.recorder import Recorder
 
@@ -13,6 +13,7 @@ __all__ = [
     "HistoryFormatError",
     "Op",
     "Recorder",
+    "iter_history",
     "merge_files",
     "pair_operations",
     "read_history",

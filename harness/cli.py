@@ -1,0 +1,79 @@
+"""The ``harness`` command. It only translates arguments into library calls.
+
+Exit codes: 0 all invariants hold / valid, 1 a violation was found,
+2 bad input or an unusable backend, 3 verdict unknown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from harness.run import RunConfig, run
+    from harness.run.main import RunError
+    from harness.run.report import print_summary
+
+    console = Console(stderr=False)
+    cfg = RunConfig(backend=args.backend, requests=args.requests, workers=args.workers, seed=args.seed,
+                    out=args.out, timeout=args.timeout)
+    try:
+        cfg.validate()
+        with Progress(TextColumn("[bold]requests"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("run", total=cfg.requests)
+            result = run(cfg, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    except RunError as e:
+        print(f"harness run: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("harness run: interrupted", file=sys.stderr)
+        return 130
+    print_summary(result, console)
+    return EXIT_OK if result.ok else EXIT_VIOLATION
+
+
+def _check(argv: list[str]) -> int:
+    from harness.checkers.cli_check import run_check
+
+    return run_check(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="harness", description="Test and verify multi-agent systems on AWS.")
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    r = sub.add_parser("run", help="run the reference system on a backend, record and check it")
+    r.add_argument("--backend", default="embedded", help="where AWS is (default: embedded)")
+    r.add_argument("--requests", type=int, default=20, help="requests to submit (default: 20)")
+    r.add_argument("--workers", type=int, default=3, help="worker processes (default: 3)")
+    r.add_argument("--seed", type=int, default=1, help="seed of the workload and the model (default: 1)")
+    r.add_argument("--out", type=Path, default=None, help="output directory (default: under runs/)")
+    r.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
+    r.set_defaults(func=_run)
+    sub.add_parser("check", help="check a recorded history (see `harness check --help`)", add_help=False)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "check":
+        return _check(argv[1:])
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
