@@ -80,16 +80,19 @@ def _worker(args: argparse.Namespace, ep: Endpoints, res: Resources, rec: Record
         cap, _, path = spec.partition("=")
         impls[cap] = load_worker(path)
     caps = [c for c in args.capabilities.split(",") if c]
+    # One queue: long-poll it. Several: poll each in turn and nap when all are empty.
+    wait = 1 if len(caps) == 1 else 0
     loops = [
-        WorkerLoop(impls[c], harness.session(ep, args.agent, rec), res, model, agent=args.agent) for c in caps
+        WorkerLoop(impls[c], harness.session(ep, args.agent, rec), res, model, agent=args.agent, wait_seconds=wait)
+        for c in caps
     ]
-    drive(loops, lambda: _stop, timeout=float("inf"), idle_sleep=0.02)
+    drive(loops, lambda: _stop, timeout=float("inf"), idle_sleep=0.05)
     return 0
 
 
 def _supervisor(args: argparse.Namespace, ep: Endpoints, res: Resources, rec: Recorder,
                 model: ScriptedModel) -> int:
-    sup = Supervisor(harness.session(ep, args.agent, rec), res, model, agent=args.agent)
+    sup = Supervisor(harness.session(ep, args.agent, rec), res, model, agent=args.agent, wait_seconds=1)
     audit = AuditLoop(harness.session(ep, "auditor", rec), res)
     reqs = requests(args.requests, seed=args.seed)
     for r in reqs:

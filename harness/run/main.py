@@ -89,11 +89,12 @@ def run(cfg: RunConfig, progress: Any = None) -> RunResult:
         common = ["--resources", str(out / "resources.json"), "--seed", str(cfg.seed), "--start-ns", str(start_ns)]
         workers = [
             processes.spawn(
-                ["worker", "--agent", f"worker-{i}", "--history", str(parts / f"history.worker-{i}.jsonl"), *common],
+                ["worker", "--agent", f"worker-{i}", "--history", str(parts / f"history.worker-{i}.jsonl"),
+                 "--capabilities", ",".join(caps), *common],
                 ep,
                 parts / f"worker-{i}.log",
             )
-            for i in range(1, cfg.workers + 1)
+            for i, caps in enumerate(assign_capabilities(cfg.workers), 1)
         ]
         progress_file, summary_file = parts / "progress.json", parts / "summary.json"
         sup = processes.spawn(
@@ -140,6 +141,16 @@ def run(cfg: RunConfig, progress: Any = None) -> RunResult:
     ]
     (out / "summary.json").write_text(json.dumps(_summary_json(result), indent=2))
     return result
+
+
+def assign_capabilities(workers: int) -> list[list[str]]:
+    """Capabilities per worker process: every capability is served; with
+    three or more workers each process serves one (and can long-poll it)."""
+    from reference_system.resources import CAPABILITIES
+
+    if workers < len(CAPABILITIES):
+        return [list(CAPABILITIES) for _ in range(workers)]
+    return [[CAPABILITIES[i % len(CAPABILITIES)]] for i in range(workers)]
 
 
 def _task_states(sess: Any, table: str) -> dict[str, str]:
