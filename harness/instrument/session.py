@@ -202,7 +202,8 @@ class Instrumentation:
             return
         call, _, f = entry
         typ = FAIL if isinstance(exception, _NOT_SENT) else INFO
-        code = getattr(exception, "response", {}).get("Error", {}).get("Code") if hasattr(exception, "response") else None
+        response = getattr(exception, "response", None)
+        code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
         self.recorder.record(
             call.process, typ, f, call.key, None, correlation_id=call.correlation_id,
             error=code or type(exception).__name__, agent=self.agent, service=call.service,
