@@ -27,7 +27,7 @@ def _run(args: argparse.Namespace) -> int:
     from harness.run.main import RunError
     from harness.run.report import print_summary
 
-    console = Console(stderr=False)
+    console = Console(width=None if sys.stdout.isatty() else 120)
     cfg = RunConfig(backend=args.backend, requests=args.requests, workers=args.workers, seed=args.seed,
                     out=args.out, timeout=args.timeout)
     try:

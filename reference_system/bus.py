@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -73,6 +74,17 @@ def parse(raw: dict[str, Any], cls: type[M]) -> M:
         return cls.model_validate_json(raw["Body"])
     except ValidationError as e:
         raise BadMessage(f"invalid {cls.message_type} message: {e.error_count()} error(s)") from None
+
+
+def identify(raw: dict[str, Any], *fields: str) -> tuple[str, ...] | None:
+    """The named string fields of a message body, without validating the rest."""
+    try:
+        body = json.loads(raw["Body"])
+    except (ValueError, KeyError):
+        return None
+    if not isinstance(body, dict) or not all(isinstance(body.get(f), str) for f in fields):
+        return None
+    return tuple(body[f] for f in fields)
 
 
 def receive_count(raw: dict[str, Any]) -> int:

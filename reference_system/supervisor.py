@@ -156,14 +156,19 @@ class Supervisor:
             for raw in bus.receive(self.sqs, q, 10, 0):
                 did = True
                 with correlation(bus.attr(raw, CORRELATION_ATTR)):
-                    try:
-                        sub = bus.parse(raw, SubtaskMessage)
-                    except bus.BadMessage:
-                        bus.delete(self.sqs, q, raw)
-                        continue
-                    self.breakers[cap].failure()
-                    if self._move(sub.subtask_id, sub.task_id, "dead_lettered", reason="dead-lettered"):
-                        self._fail_task(sub.task_id, f"subtask {sub.subtask_id} was dead-lettered")
+                    # A dead letter is often malformed (that may be why it died):
+                    # identify it leniently rather than validate it.
+                    ids = bus.identify(raw, "task_id", "subtask_id")
+                    if ids is None:
+                        self.effects.note("supervisor.reject", None, {"reason": "unidentifiable dead letter"},
+                                          failed=True, error="BadMessage")
+                    else:
+                        task_id, sub_id = ids
+                        self.breakers[cap].failure()
+                        if self.store.get(sub_id) is not None and self._move(
+                            sub_id, task_id, "dead_lettered", reason="dead-lettered"
+                        ):
+                            self._fail_task(task_id, f"subtask {sub_id} was dead-lettered")
                     bus.delete(self.sqs, q, raw)
         return did
 

@@ -1,0 +1,174 @@
+"""The reference system end to end, driven step by step in one thread."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+import harness
+from harness.backends import embedded
+from harness.history import pair_operations
+from harness.history.recorder import Recorder
+from reference_system import bus
+from reference_system.messages import BriefRequest, SubtaskMessage
+from reference_system.workers import ResearchWorker, WriteWorker
+from reference_system.workload import requests
+from tests.conftest import System, build_system
+
+
+def _items(system: System) -> dict[str, dict[str, Any]]:
+    from reference_system.store import from_av
+
+    ddb = harness.session(system.endpoints, "probe").client("dynamodb")
+    return {
+        it["pk"]["S"]: from_av(it)
+        for it in ddb.scan(TableName=system.resources.tasks_table, ConsistentRead=True)["Items"]
+    }
+
+
+def _assert_healthy(system: System, n: int) -> dict[str, dict[str, Any]]:
+    items = _items(system)
+    tasks = {k: v for k, v in items.items() if v["kind"] == "task"}
+    assert len(tasks) == n
+    assert all(t["state"] in ("done", "failed") for t in tasks.values())
+    effects = Counter((o.f, o.key) for o in system.effects())
+    assert effects and max(effects.values()) == 1
+    return items
+
+
+@pytest.mark.parametrize("mode", ["inprocess", "server"])
+def test_requests_run_to_a_brief_on_both_embedded_modes(mode: str) -> None:
+    with embedded(mode) as ep:
+        rec = Recorder()
+        system = build_system(ep, rec)
+        reqs = [BriefRequest(request_id=f"q{i}", topic="heat pumps", token_budget=4000) for i in range(3)]
+        for r in reqs:
+            system.supervisor.submit(r)
+        system.run()
+        items = _assert_healthy(system, 3)
+        assert all(items[r.request_id]["state"] == "done" for r in reqs)
+        ddb = harness.session(ep, "probe").client("dynamodb")
+        briefs = ddb.scan(TableName=system.resources.briefs_table)["Items"]
+        assert len(briefs) == 3
+        assert len(system.effects("publish")) == 3
+        # Every task went pending -> dispatched -> running -> done, in that order.
+        for r in reqs:
+            path = [o.value["to"] for o in rec.ops if o.f == "state.transition" and o.type == "ok" and o.key == r.request_id]
+            assert path == ["dispatched", "running", "done"]
+
+
+def test_correlation_id_reaches_every_message_and_operation_of_a_task(system: System) -> None:
+    system.supervisor.submit(BriefRequest(request_id="c1", topic="coffee prices", token_budget=4000))
+    system.run()
+    cid = _items(system)["c1"]["correlation_id"]
+    worker_ops = [o for o in system.recorder.ops if str(o.process).endswith("-1") and o.f != "sqs.ReceiveMessage"]
+    assert worker_ops and {o.correlation_id for o in worker_ops} == {cid}
+    received = [m for o in system.recorder.ops if o.f == "sqs.ReceiveMessage" and o.type == "ok"
+                for m in o.value["messages"]]
+    assert received and {m["correlation_id"] for m in received} == {cid}
+
+
+def test_tight_budget_fails_the_task_with_a_budget_reason(system: System) -> None:
+    system.supervisor.submit(BriefRequest(request_id="b1", topic="wheat exports", token_budget=60))
+    system.run()
+    items = _items(system)
+    assert items["b1"]["state"] == "failed"
+    assert "token budget exceeded" in items["b1"]["reason"]
+    assert system.effects("publish") == []
+
+
+class CrashAfterPublish(WriteWorker):
+    """Publishes, then dies before acknowledging: the message is redelivered."""
+
+    crashes = 1
+
+    def handle(self, task: SubtaskMessage, ctx: Any) -> dict[str, Any]:
+        out = super().handle(task, ctx)
+        if CrashAfterPublish.crashes:
+            CrashAfterPublish.crashes -= 1
+            raise ConnectionResetError("worker lost its connection mid-task")
+        return out
+
+
+def test_redelivered_subtask_produces_one_effect(endpoints: Any) -> None:
+    rec = Recorder()
+    system = build_system(endpoints, rec, workers={"write": CrashAfterPublish()}, visibility_timeout=1)
+    system.supervisor.submit(BriefRequest(request_id="d1", topic="solar tariffs", token_budget=4000))
+    system.run(timeout=30)
+    assert _items(system)["d1"]["state"] == "done"
+    receives = [m["receive_count"] for o in rec.ops if o.f == "sqs.ReceiveMessage" and o.type == "ok"
+                and o.key.endswith("-write") for m in o.value["messages"]]
+    assert max(receives) == 2  # it really was delivered twice
+    assert len(system.effects("publish")) == 1
+
+
+def test_duplicate_delivery_of_a_subtask_is_absorbed(system: System) -> None:
+    system.supervisor.submit(BriefRequest(request_id="e1", topic="port congestion", token_budget=4000))
+    # Let the supervisor dispatch, then duplicate every research message (at-least-once delivery).
+    system.supervisor.step()
+    sqs = harness.session(system.endpoints, "chaos").client("sqs")
+    q = system.resources.queue("research")
+    msgs = bus.receive(sqs, q, 10)
+    for raw in msgs:
+        sqs.send_message(QueueUrl=q, MessageBody=raw["Body"], MessageAttributes=raw["MessageAttributes"])
+        sqs.change_message_visibility(QueueUrl=q, ReceiptHandle=raw["ReceiptHandle"], VisibilityTimeout=0)
+    system.run()
+    assert _items(system)["e1"]["state"] == "done"
+    fetches = Counter(o.key for o in system.effects("fetch"))
+    assert len(fetches) == len(msgs) and set(fetches.values()) == {1}
+    handled = sum(1 for o in system.recorder.ops if o.f == "model.complete" and o.type == "ok"
+                  and "research" in o.key)
+    assert handled == 2 * len(msgs)  # each copy was handled, each effect happened once
+
+
+def test_poison_message_is_dead_lettered_and_fails_its_task(system: System) -> None:
+    system.supervisor.submit(BriefRequest(request_id="p1", topic="remote work", token_budget=4000))
+    system.supervisor.step()
+    sqs = harness.session(system.endpoints, "chaos").client("sqs")
+    q = system.resources.queue("research")
+    raw = bus.receive(sqs, q, 1)[0]
+    # Replace one subtask with a body no worker can parse, keeping its identity.
+    sqs.delete_message(QueueUrl=q, ReceiptHandle=raw["ReceiptHandle"])
+    poison = SubtaskMessage.model_validate_json(raw["Body"]).model_dump()
+    poison["token_budget"] = -1
+    import json
+
+    sqs.send_message(QueueUrl=q, MessageBody=json.dumps(poison), MessageAttributes=raw["MessageAttributes"])
+    system.run(timeout=30)
+    items = _items(system)
+    assert items[poison["subtask_id"]]["state"] == "dead_lettered"
+    assert items["p1"]["state"] == "failed" and "dead-lettered" in items["p1"]["reason"]
+    rejects = [o for o in system.recorder.ops if o.f == "worker.reject" and o.type == "fail"]
+    assert len(rejects) == 3  # maxReceiveCount receives, then the redrive policy moved it
+
+
+class AlwaysFails(ResearchWorker):
+    def handle(self, task: SubtaskMessage, ctx: Any) -> dict[str, Any]:
+        from reference_system.workers import PermanentFailure
+
+        raise PermanentFailure("search backend refuses every query")
+
+
+def test_circuit_opens_after_repeated_failures_and_fails_fast(endpoints: Any) -> None:
+    rec = Recorder()
+    system = build_system(endpoints, rec, workers={"research": AlwaysFails()}, breaker_threshold=2,
+                          breaker_cooldown=3600)
+    for r in requests(4, seed=3, tight_fraction=0):
+        system.supervisor.submit(r)
+        system.run()
+    items = _items(system)
+    tasks = [v for v in items.values() if v["kind"] == "task"]
+    assert all(t["state"] == "failed" for t in tasks)
+    assert any("circuit open for capability research" in t["reason"] for t in tasks)
+    opened = [o.value for o in rec.ops if o.f == "breaker.transition" and o.type == "ok"]
+    assert opened[0] == {"from": "closed", "to": "open"}
+
+
+def test_every_invocation_is_completed(system: System) -> None:
+    for r in requests(3, seed=5):
+        system.supervisor.submit(r)
+    system.run()
+    pairs = list(pair_operations(system.recorder.ops))
+    assert pairs and all(p.complete is not None for p in pairs)

@@ -1,0 +1,59 @@
+"""`harness run` as users run it: a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.history import read_history
+
+
+def _harness(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.slow
+def test_run_records_checks_and_summarises(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    p = _harness("run", "--requests", "4", "--workers", "3", "--seed", "2", "--out", str(out))
+    assert p.returncode == 0, p.stdout + p.stderr
+    for line in ("requests submitted", "completed", "failed", "operations recorded", "wall time",
+                 "every request reached a terminal state", "no effect was performed twice", "PASS"):
+        assert line in p.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["submitted"] == 4
+    assert summary["completed"] + summary["failed"] == 4
+    assert summary["verdict"] == "pass"
+    ops = read_history(out / "history.jsonl")
+    assert len(ops) == summary["operations"]
+    assert [o.index for o in ops] == list(range(len(ops)))
+    assert all(a.time <= b.time for a, b in zip(ops, ops[1:], strict=False))
+    agents = {o.meta.get("agent") for o in ops}
+    assert {"supervisor", "worker-1", "worker-2", "worker-3", "deploy"} <= agents
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--requests", "-1"], "--requests must be zero or more"),
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--backend", "mainframe"], "unknown backend 'mainframe'"),
+        (["--requests", "many"], "invalid int value"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    p = _harness("run", *args, timeout=60)
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+    assert "Traceback" not in p.stderr
+
+
+def test_unknown_command_exit_2() -> None:
+    p = _harness("frobnicate", timeout=60)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
