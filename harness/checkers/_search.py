@@ -71,7 +71,8 @@ def search(
     # Entries in time order: (time, kind, op); calls sort before returns at equal times.
     inf = float("inf")
     order = sorted(
-        [(o.call, 0, i) for i, o in enumerate(ops)] + [(inf if o.ret is None else o.ret, 1, i) for i, o in enumerate(ops)]
+        [(o.call, 0, i) for i, o in enumerate(ops)]
+        + [(inf if o.ret is None else o.ret, 1, i) for i, o in enumerate(ops)]
     )
     size = 2 * n + 2  # node 0 = head sentinel, node size-1 = tail sentinel
     nxt = list(range(1, size + 1))
