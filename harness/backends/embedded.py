@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Literal
 
 from harness import settings
+from harness.backends._atomic import atomic_dynamodb
 from harness.backends.endpoints import SERVICES, Endpoints
 
 Mode = Literal["inprocess", "server"]
@@ -38,12 +39,10 @@ def embedded(mode: Mode = "inprocess", *, seed: int | None = None) -> Iterator[E
     loopback port so that agents in other processes can reach it. State is
     reset on entry and on exit; ``seed`` makes moto's generated ids repeatable.
     """
-    if mode == "inprocess":
-        yield from _inprocess(seed)
-    elif mode == "server":
-        yield from _server(seed)
-    else:
+    if mode not in ("inprocess", "server"):
         raise BackendError(f"unknown embedded mode {mode!r}: use 'inprocess' or 'server'")
+    with atomic_dynamodb():
+        yield from (_inprocess(seed) if mode == "inprocess" else _server(seed))
 
 
 def _inprocess(seed: int | None) -> Iterator[Endpoints]:
