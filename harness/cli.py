@@ -28,12 +28,24 @@ def _run(args: argparse.Namespace) -> int:
     from harness.run.report import print_summary
 
     console = Console(width=None if sys.stdout.isatty() else 120)
-    cfg = RunConfig(backend=args.backend, requests=args.requests, workers=args.workers, seed=args.seed,
-                    out=args.out, timeout=args.timeout)
+    cfg = RunConfig(
+        backend=args.backend,
+        requests=args.requests,
+        workers=args.workers,
+        seed=args.seed,
+        out=args.out,
+        timeout=args.timeout,
+    )
     try:
         cfg.validate()
-        with Progress(TextColumn("[bold]requests"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, transient=True) as bar:
+        with Progress(
+            TextColumn("[bold]requests"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
             task = bar.add_task("run", total=cfg.requests)
             result = run(cfg, progress=lambda done, total: bar.update(task, completed=done, total=total))
     except RunError as e:

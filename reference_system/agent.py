@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         rec.close()
 
 
-def _worker(args: argparse.Namespace, ep: Endpoints, res: Resources, rec: Recorder, model: ScriptedModel) -> int:
+def _worker(
+    args: argparse.Namespace, ep: Endpoints, res: Resources, rec: Recorder, model: ScriptedModel
+) -> int:
     impls = {cap: DEFAULT_WORKERS[cap]() for cap in CAPABILITIES}
     for spec in args.worker:
         cap, _, path = spec.partition("=")
@@ -83,15 +85,18 @@ def _worker(args: argparse.Namespace, ep: Endpoints, res: Resources, rec: Record
     # One queue: long-poll it. Several: poll each in turn and nap when all are empty.
     wait = 1 if len(caps) == 1 else 0
     loops = [
-        WorkerLoop(impls[c], harness.session(ep, args.agent, rec), res, model, agent=args.agent, wait_seconds=wait)
+        WorkerLoop(
+            impls[c], harness.session(ep, args.agent, rec), res, model, agent=args.agent, wait_seconds=wait
+        )
         for c in caps
     ]
     drive(loops, lambda: _stop, timeout=float("inf"), idle_sleep=0.05)
     return 0
 
 
-def _supervisor(args: argparse.Namespace, ep: Endpoints, res: Resources, rec: Recorder,
-                model: ScriptedModel) -> int:
+def _supervisor(
+    args: argparse.Namespace, ep: Endpoints, res: Resources, rec: Recorder, model: ScriptedModel
+) -> int:
     sup = Supervisor(harness.session(ep, args.agent, rec), res, model, agent=args.agent, wait_seconds=1)
     audit = AuditLoop(harness.session(ep, "auditor", rec), res)
     reqs = requests(args.requests, seed=args.seed)

@@ -60,8 +60,13 @@ class CircuitBreaker:
 class Breakers:
     """One breaker per capability, made on first use."""
 
-    def __init__(self, threshold: int = 5, cooldown: float = 10.0, clock: Callable[[], float] = time.monotonic,
-                 on_change: Callable[[str, str, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        threshold: int = 5,
+        cooldown: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[str, str, str], None] | None = None,
+    ) -> None:
         self._make = lambda cap: CircuitBreaker(
             threshold, cooldown, clock, on_change=(lambda a, b: on_change(cap, a, b)) if on_change else None
         )

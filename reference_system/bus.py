@@ -57,7 +57,9 @@ def send(
 
 
 def publish(sns: Any, topic_arn: str, msg: Message, message_id: str) -> None:
-    sns.publish(TopicArn=topic_arn, Message=msg.model_dump_json(), MessageAttributes=attributes(msg, message_id))
+    sns.publish(
+        TopicArn=topic_arn, Message=msg.model_dump_json(), MessageAttributes=attributes(msg, message_id)
+    )
 
 
 def attr(raw: dict[str, Any], name: str) -> str | None:

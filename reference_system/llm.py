@@ -88,7 +88,11 @@ class ScriptedModel:
     def _write(self, rng: random.Random, prompt: str, ctx: dict[str, Any]) -> dict[str, Any]:
         facts = ctx["facts"]
         paras = [f"{f['text']} [{f['source_id']}]." for f in facts]
-        return {"title": f"Brief: {ctx['topic']}", "paragraphs": paras, "citations": [f["source_id"] for f in facts]}
+        return {
+            "title": f"Brief: {ctx['topic']}",
+            "paragraphs": paras,
+            "citations": [f["source_id"] for f in facts],
+        }
 
     def _review(self, rng: random.Random, prompt: str, ctx: dict[str, Any]) -> dict[str, Any]:
         draft = ctx["draft"]

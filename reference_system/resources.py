@@ -90,7 +90,9 @@ def deploy(
     vis = str(visibility_timeout)
     for cap in CAPABILITIES:
         dlq = _queue(sqs, f"{prefix}-{cap}-dlq", {"MessageRetentionPeriod": "1209600"}, tag_map)
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)})
         res.queues[f"{cap}-dlq"] = dlq
         res.queues[cap] = _queue(

@@ -58,8 +58,15 @@ class Conflict(Exception):
 class VersionedStore:
     """Items keyed by ``pk`` with a ``version``; all writes conditional."""
 
-    def __init__(self, ddb: Any, table: str, effects: Effects | None = None, *, consistent: bool = True,
-                 cache: bool = False) -> None:
+    def __init__(
+        self,
+        ddb: Any,
+        table: str,
+        effects: Effects | None = None,
+        *,
+        consistent: bool = True,
+        cache: bool = False,
+    ) -> None:
         self._ddb = ddb
         self.table = table
         self._effects = effects
@@ -96,8 +103,14 @@ class VersionedStore:
         self._remember(item)
         return True
 
-    def write(self, pk: str, expected_version: int, sets: dict[str, Any], condition: str | None = None,
-              values: dict[str, Any] | None = None) -> int:
+    def write(
+        self,
+        pk: str,
+        expected_version: int,
+        sets: dict[str, Any],
+        condition: str | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> int:
         """Set ``sets`` if the item is still at ``expected_version``; returns the new version."""
         names = {f"#a{i}": k for i, k in enumerate(sets)}
         vals: dict[str, Any] = {f":a{i}": v for i, v in enumerate(sets.values())}
@@ -111,7 +124,8 @@ class VersionedStore:
                 TableName=self.table,
                 Key={"pk": {"S": pk}},
                 UpdateExpression="SET " + ", ".join(assignments),
-                ConditionExpression="version = :expected_version" + (f" AND ({condition})" if condition else ""),
+                ConditionExpression="version = :expected_version"
+                + (f" AND ({condition})" if condition else ""),
                 ExpressionAttributeValues=to_av(vals),
                 **kw,
             )
@@ -119,7 +133,9 @@ class VersionedStore:
             raise Conflict(f"{pk} is no longer at version {expected_version}") from None
         return expected_version + 1
 
-    def update(self, pk: str, fn: Callable[[dict[str, Any]], dict[str, Any] | None], retries: int = 50) -> dict[str, Any] | None:
+    def update(
+        self, pk: str, fn: Callable[[dict[str, Any]], dict[str, Any] | None], retries: int = 50
+    ) -> dict[str, Any] | None:
         """Read-modify-write with optimistic locking: ``fn(item)`` returns the
         attributes to set (or None to leave the item alone); retried on conflict."""
         for attempt in range(retries):
@@ -138,8 +154,13 @@ class VersionedStore:
             return new
         raise Conflict(f"{pk}: gave up after {retries} conflicting writes")
 
-    def transition(self, pk: str, to: str, extra: dict[str, Any] | None = None,
-                   allowed_from: frozenset[str] | None = None) -> str | None:
+    def transition(
+        self,
+        pk: str,
+        to: str,
+        extra: dict[str, Any] | None = None,
+        allowed_from: frozenset[str] | None = None,
+    ) -> str | None:
         """Move the item to state ``to`` along the state machine.
 
         Returns the state it left if this call made the transition, None if

@@ -4,6 +4,7 @@ review to a stored brief. Every state change is a conditional write."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections import deque
@@ -139,13 +140,17 @@ class Supervisor:
         return bool(msgs)
 
     def _drain_results(self) -> bool:
-        msgs = bus.receive(self.sqs, self.res.queue("results"), 10, self.wait_seconds if not self._to_dispatch else 0)
+        msgs = bus.receive(
+            self.sqs, self.res.queue("results"), 10, self.wait_seconds if not self._to_dispatch else 0
+        )
         for raw in msgs:
             with correlation(bus.attr(raw, CORRELATION_ATTR)):
                 try:
                     self._apply_result(bus.parse(raw, ResultMessage))
                 except bus.BadMessage as e:
-                    self.effects.note("supervisor.reject", None, {"reason": str(e)}, failed=True, error="BadMessage")
+                    self.effects.note(
+                        "supervisor.reject", None, {"reason": str(e)}, failed=True, error="BadMessage"
+                    )
                 bus.delete(self.sqs, self.res.queue("results"), raw)
         return bool(msgs)
 
@@ -160,8 +165,13 @@ class Supervisor:
                     # identify it leniently rather than validate it.
                     ids = bus.identify(raw, "task_id", "subtask_id")
                     if ids is None:
-                        self.effects.note("supervisor.reject", None, {"reason": "unidentifiable dead letter"},
-                                          failed=True, error="BadMessage")
+                        self.effects.note(
+                            "supervisor.reject",
+                            None,
+                            {"reason": "unidentifiable dead letter"},
+                            failed=True,
+                            error="BadMessage",
+                        )
                     else:
                         task_id, sub_id = ids
                         self.breakers[cap].failure()
@@ -197,11 +207,18 @@ class Supervisor:
         for sub in subs:
             self._send_subtask(task, sub)
 
-    def _create_subtask(self, task: dict[str, Any], cap: str, n: int, budget: int,
-                        inputs: dict[str, Any]) -> dict[str, Any]:
+    def _create_subtask(
+        self, task: dict[str, Any], cap: str, n: int, budget: int, inputs: dict[str, Any]
+    ) -> dict[str, Any]:
         sub_id = f"{task['pk']}/{cap}/{n}"
-        attrs = {"kind": "subtask", "task_id": task["pk"], "capability": cap, "state": "pending",
-                 "budget": budget, "inputs": inputs}
+        attrs = {
+            "kind": "subtask",
+            "task_id": task["pk"],
+            "capability": cap,
+            "state": "pending",
+            "budget": budget,
+            "inputs": inputs,
+        }
         self.store.create(sub_id, attrs)
         return {**attrs, "pk": sub_id}
 
@@ -217,8 +234,14 @@ class Supervisor:
             self._move(sub["pk"], task["pk"], "failed", reason=str(e))
             self._fail_task(task["pk"], str(e))
             return
-        msg = SubtaskMessage(task_id=task["pk"], subtask_id=sub["pk"], capability=cap, topic=task["topic"],
-                             token_budget=int(sub["budget"]), inputs=sub["inputs"])
+        msg = SubtaskMessage(
+            task_id=task["pk"],
+            subtask_id=sub["pk"],
+            capability=cap,
+            topic=task["topic"],
+            token_budget=int(sub["budget"]),
+            inputs=sub["inputs"],
+        )
         # Send first, then record: a crash in between re-sends (at least once),
         # which the workers' idempotency keys absorb.
         bus.send(self.sqs, entry.queue, msg, f"subtask:{sub['pk']}")
@@ -271,19 +294,33 @@ class Supervisor:
         self._send_subtask(task, sub)
 
     def _store_brief(self, task: dict[str, Any], review: dict[str, Any]) -> None:
-        item = {"pk": task["pk"], "topic": task["topic"], "brief": review.get("draft", {}),
-                "approved": bool(review.get("approved")), "score": int(review.get("score", 0))}
-        try:
-            self.ddb.put_item(TableName=self.res.briefs_table, Item=to_av(item),
-                              ConditionExpression="attribute_not_exists(pk)")
-        except self.ddb.exceptions.ConditionalCheckFailedException:
-            pass
+        item = {
+            "pk": task["pk"],
+            "topic": task["topic"],
+            "brief": review.get("draft", {}),
+            "approved": bool(review.get("approved")),
+            "score": int(review.get("score", 0)),
+        }
+        with contextlib.suppress(self.ddb.exceptions.ConditionalCheckFailedException):
+            self.ddb.put_item(
+                TableName=self.res.briefs_table,
+                Item=to_av(item),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
 
     def _fail_task(self, task_id: str, reason: str) -> None:
         self._move(task_id, task_id, "failed", {"reason": reason}, reason=reason)
 
-    def _move(self, pk: str, task_id: str, to: str, extra: dict[str, Any] | None = None, *,
-              reason: str | None = None, allowed_from: frozenset[str] | None = None) -> bool:
+    def _move(
+        self,
+        pk: str,
+        task_id: str,
+        to: str,
+        extra: dict[str, Any] | None = None,
+        *,
+        reason: str | None = None,
+        allowed_from: frozenset[str] | None = None,
+    ) -> bool:
         frm = self.store.transition(pk, to, extra, allowed_from)
         if frm is None:
             return False
@@ -293,7 +330,9 @@ class Supervisor:
             self.open_tasks.discard(task_id)
         return True
 
-    def _status(self, task_id: str, item_id: str, frm: str | None, to: str, reason: str | None = None) -> None:
+    def _status(
+        self, task_id: str, item_id: str, frm: str | None, to: str, reason: str | None = None
+    ) -> None:
         ev = StatusEvent(task_id=task_id, item_id=item_id, from_state=frm, to_state=to, reason=reason)  # type: ignore[arg-type]
         bus.publish(self.sns, self.res.topic_arn, ev, f"status:{item_id}:{to}")
 

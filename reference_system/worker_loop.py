@@ -10,7 +10,13 @@ from reference_system import bus
 from reference_system.llm import Model
 from reference_system.messages import ProgressEvent, ResultMessage, SubtaskMessage
 from reference_system.resources import Resources
-from reference_system.workers import BudgetExceeded, IdempotentEffects, PermanentFailure, Worker, WorkerContext
+from reference_system.workers import (
+    BudgetExceeded,
+    IdempotentEffects,
+    PermanentFailure,
+    Worker,
+    WorkerContext,
+)
 
 
 class WorkerLoop:
@@ -75,16 +81,22 @@ class WorkerLoop:
         except (BudgetExceeded, PermanentFailure) as e:
             result = self._result(task, "failed", {}, str(e), ctx.tokens_used)
         except Exception as e:  # transient: let the message be redelivered
-            self.effects.note("worker.error", task.subtask_id, {"reason": f"{type(e).__name__}: {e}"},
-                              failed=True, error=type(e).__name__)
+            self.effects.note(
+                "worker.error",
+                task.subtask_id,
+                {"reason": f"{type(e).__name__}: {e}"},
+                failed=True,
+                error=type(e).__name__,
+            )
             return
         bus.send(self.sqs, self.res.queue("results"), result, f"result:{task.subtask_id}")
         self._progress(task, "finished", attempt)
         bus.delete(self.sqs, self.queue_url, raw)
         self.handled += 1
 
-    def _result(self, task: SubtaskMessage, status: str, output: dict[str, Any], reason: str | None,
-                tokens: int) -> ResultMessage:
+    def _result(
+        self, task: SubtaskMessage, status: str, output: dict[str, Any], reason: str | None, tokens: int
+    ) -> ResultMessage:
         return ResultMessage(
             task_id=task.task_id,
             subtask_id=task.subtask_id,
@@ -97,7 +109,8 @@ class WorkerLoop:
         )
 
     def _progress(self, task: SubtaskMessage, event: str, attempt: int) -> None:
-        ev = ProgressEvent(task_id=task.task_id, subtask_id=task.subtask_id, agent=self.agent,
-                           event=event, attempt=attempt)  # type: ignore[arg-type]
+        ev = ProgressEvent(
+            task_id=task.task_id, subtask_id=task.subtask_id, agent=self.agent, event=event, attempt=attempt
+        )  # type: ignore[arg-type]
         mid = f"progress:{task.subtask_id}:{event}:{attempt}"
         bus.send(self.sqs, self.res.queue("progress"), ev, mid, group=task.task_id, dedup=mid)

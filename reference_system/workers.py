@@ -76,7 +76,12 @@ class WorkerContext:
             "model.complete",
             self.task.subtask_id,
             lambda: self.model.complete(kind, prompt, context),
-            value={"task_id": self.task.task_id, "budget": self.budget, "kind": kind, "model": self.model.name},
+            value={
+                "task_id": self.task.task_id,
+                "budget": self.budget,
+                "kind": kind,
+                "model": self.model.name,
+            },
             result=lambda c: {"input_tokens": c.input_tokens, "output_tokens": c.output_tokens},
         )
         self.tokens_used += c.total_tokens
@@ -113,7 +118,9 @@ class WriteWorker:
         facts = task.inputs.get("facts", [])
         if not facts:
             raise PermanentFailure("nothing to write about: no research facts")
-        prompt = f"Write a brief on {task.topic} from {len(facts)} facts: " + " ".join(f["text"] for f in facts)
+        prompt = f"Write a brief on {task.topic} from {len(facts)} facts: " + " ".join(
+            f["text"] for f in facts
+        )
         c = ctx.complete("write", prompt, {"topic": task.topic, "facts": facts})
         ctx.effects.perform("publish", task.task_id, value={"title": c.output["title"]})
         return c.output

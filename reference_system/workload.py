@@ -7,8 +7,16 @@ import random
 from reference_system.messages import BriefRequest
 
 TOPICS = (
-    "battery storage", "urban cycling", "coffee prices", "solar tariffs", "port congestion",
-    "rare earth mining", "remote work", "heat pumps", "wheat exports", "chip fabrication",
+    "battery storage",
+    "urban cycling",
+    "coffee prices",
+    "solar tariffs",
+    "port congestion",
+    "rare earth mining",
+    "remote work",
+    "heat pumps",
+    "wheat exports",
+    "chip fabrication",
 )
 
 #: Enough tokens for the three stages with room to spare.

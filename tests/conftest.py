@@ -51,8 +51,14 @@ class System:
         ]
 
 
-def build_system(ep: Endpoints, rec: Recorder, *, workers: dict[str, Any] | None = None,
-                 visibility_timeout: int = 1, **sup_kw: Any) -> System:
+def build_system(
+    ep: Endpoints,
+    rec: Recorder,
+    *,
+    workers: dict[str, Any] | None = None,
+    visibility_timeout: int = 1,
+    **sup_kw: Any,
+) -> System:
     import harness
     from reference_system import CAPABILITIES, DEFAULT_WORKERS, ScriptedModel, Supervisor, WorkerLoop, deploy
     from reference_system.audit_loop import AuditLoop

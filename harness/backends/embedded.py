@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import urllib.request
@@ -99,10 +100,8 @@ def _server(seed: int | None) -> Iterator[Endpoints]:
             admin_url=base,
         )
     finally:
-        try:
+        with contextlib.suppress(OSError):
             _post(f"{base}/moto-api/reset")
-        except OSError:
-            pass
         server.stop()
         if saved_port is None:
             os.environ.pop("MOTO_PORT", None)

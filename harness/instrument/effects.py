@@ -62,7 +62,9 @@ class Effects:
         """Perform the side effect ``kind`` for the logical operation ``key``."""
         return self.run(f"effect.{kind}", key, fn or (lambda: None), value)  # type: ignore[arg-type, return-value]
 
-    def note(self, f: str, key: Any = None, value: Any = None, *, failed: bool = False, error: str | None = None) -> None:
+    def note(
+        self, f: str, key: Any = None, value: Any = None, *, failed: bool = False, error: str | None = None
+    ) -> None:
         """Record an instantaneous event (an invoke and its completion at once),
         e.g. a state transition or a budget allocation."""
         proc = self._process()

@@ -131,7 +131,9 @@ def _version_fields(values: dict[str, Any] | None, condition: str | None) -> dic
     return out
 
 
-def make_dynamodb_extractors(key_attrs: tuple[str, ...]) -> dict[str, tuple[RequestExtractor, ResponseExtractor | None]]:
+def make_dynamodb_extractors(
+    key_attrs: tuple[str, ...],
+) -> dict[str, tuple[RequestExtractor, ResponseExtractor | None]]:
     def put(p: Params) -> tuple[Any, Any]:
         item = deserialize(p.get("Item")) or {}
         eav = deserialize(p.get("ExpressionAttributeValues"))

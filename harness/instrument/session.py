@@ -110,7 +110,9 @@ class Instrumentation:
 
     # -- hooks -----------------------------------------------------------------
 
-    def before_parameter_build(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    def before_parameter_build(
+        self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
+    ) -> None:
         service = model.service_model.service_name
         if service not in RECORDED_SERVICES:
             return
@@ -131,7 +133,9 @@ class Instrumentation:
         elif service == "sns" and op == "Publish":
             _stamp(params, cid)
 
-    def send(self, client: Any, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> HttpAndParsed | None:
+    def send(
+        self, client: Any, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> HttpAndParsed | None:
         """The ``before-call`` hook: record the invocation, then run interceptors."""
         api_params = context.get(_CTX)
         if api_params is None:
@@ -170,7 +174,14 @@ class Instrumentation:
             self._complete_error(context, e)
             raise
 
-    def after_call(self, http_response: AWSResponse, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    def after_call(
+        self,
+        http_response: AWSResponse,
+        parsed: dict[str, Any],
+        model: Any,
+        context: dict[str, Any],
+        **_: Any,
+    ) -> None:
         entry = context.pop(_CTX, None)
         if entry is None or isinstance(entry, dict):
             return
@@ -181,16 +192,29 @@ class Instrumentation:
             if call.service == "sqs":
                 self._track_receipts(call, parsed)
             self.recorder.record(
-                call.process, OK, f, call.key, value, correlation_id=call.correlation_id,
-                agent=self.agent, service=call.service,
+                call.process,
+                OK,
+                f,
+                call.key,
+                value,
+                correlation_id=call.correlation_id,
+                agent=self.agent,
+                service=call.service,
             )
         else:
             code = (parsed.get("Error") or {}).get("Code") or f"HTTP{status}"
             # A 5xx may have been applied before the service failed: unknown.
             typ = INFO if status >= 500 else FAIL
             self.recorder.record(
-                call.process, typ, f, call.key, None, correlation_id=call.correlation_id,
-                error=code, agent=self.agent, service=call.service,
+                call.process,
+                typ,
+                f,
+                call.key,
+                None,
+                correlation_id=call.correlation_id,
+                error=code,
+                agent=self.agent,
+                service=call.service,
             )
 
     def after_call_error(self, exception: Exception, context: dict[str, Any], **_: Any) -> None:
@@ -205,8 +229,15 @@ class Instrumentation:
         response = getattr(exception, "response", None)
         code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
         self.recorder.record(
-            call.process, typ, f, call.key, None, correlation_id=call.correlation_id,
-            error=code or type(exception).__name__, agent=self.agent, service=call.service,
+            call.process,
+            typ,
+            f,
+            call.key,
+            None,
+            correlation_id=call.correlation_id,
+            error=code or type(exception).__name__,
+            agent=self.agent,
+            service=call.service,
         )
 
     # -- SQS receipt handles -> message ids ------------------------------------
@@ -227,7 +258,9 @@ class Instrumentation:
     def install(self, client: Any) -> None:
         events = client.meta.events
         sid = client.meta.service_model.service_id.hyphenize()
-        events.register(f"before-parameter-build.{sid}", self.before_parameter_build, unique_id=f"harness-bpb-{id(self)}")
+        events.register(
+            f"before-parameter-build.{sid}", self.before_parameter_build, unique_id=f"harness-bpb-{id(self)}"
+        )
         events.register(
             f"before-call.{sid}",
             lambda **kw: self.send(client, **kw),
@@ -237,7 +270,9 @@ class Instrumentation:
         events.register(f"after-call-error.{sid}", self.after_call_error, unique_id=f"harness-err-{id(self)}")
 
 
-def _bind(interceptor: Interceptor, call: Call, proceed: Callable[[], HttpAndParsed]) -> Callable[[], HttpAndParsed]:
+def _bind(
+    interceptor: Interceptor, call: Call, proceed: Callable[[], HttpAndParsed]
+) -> Callable[[], HttpAndParsed]:
     return lambda: interceptor.intercept(call, proceed)
 
 

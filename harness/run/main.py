@@ -86,11 +86,26 @@ def run(cfg: RunConfig, progress: Any = None) -> RunResult:
         with Recorder(parts / "history.deploy.jsonl", clock=wall_clock(start_ns), keep=False) as rec:
             res = deploy(session(ep, "deploy", rec), cfg.prefix)
         (out / "resources.json").write_text(res.to_json())
-        common = ["--resources", str(out / "resources.json"), "--seed", str(cfg.seed), "--start-ns", str(start_ns)]
+        common = [
+            "--resources",
+            str(out / "resources.json"),
+            "--seed",
+            str(cfg.seed),
+            "--start-ns",
+            str(start_ns),
+        ]
         workers = [
             processes.spawn(
-                ["worker", "--agent", f"worker-{i}", "--history", str(parts / f"history.worker-{i}.jsonl"),
-                 "--capabilities", ",".join(caps), *common],
+                [
+                    "worker",
+                    "--agent",
+                    f"worker-{i}",
+                    "--history",
+                    str(parts / f"history.worker-{i}.jsonl"),
+                    "--capabilities",
+                    ",".join(caps),
+                    *common,
+                ],
                 ep,
                 parts / f"worker-{i}.log",
             )
@@ -98,9 +113,22 @@ def run(cfg: RunConfig, progress: Any = None) -> RunResult:
         ]
         progress_file, summary_file = parts / "progress.json", parts / "summary.json"
         sup = processes.spawn(
-            ["supervisor", "--agent", "supervisor", "--history", str(parts / "history.supervisor.jsonl"),
-             "--requests", str(cfg.requests), "--progress", str(progress_file), "--summary", str(summary_file),
-             "--timeout", str(cfg.timeout), *common],
+            [
+                "supervisor",
+                "--agent",
+                "supervisor",
+                "--history",
+                str(parts / "history.supervisor.jsonl"),
+                "--requests",
+                str(cfg.requests),
+                "--progress",
+                str(progress_file),
+                "--summary",
+                str(summary_file),
+                "--timeout",
+                str(cfg.timeout),
+                *common,
+            ],
             ep,
             parts / "supervisor.log",
         )
@@ -170,8 +198,12 @@ def _task_states(sess: Any, table: str) -> dict[str, str]:
 def _all_terminal(r: RunResult, seen: int) -> Invariant:
     missing = r.submitted - seen
     holds = not r.unfinished and missing == 0
-    detail = "all requests done or failed" if holds else (
-        f"{len(r.unfinished)} unfinished (e.g. {', '.join(r.unfinished[:3])}), {missing} never recorded"
+    detail = (
+        "all requests done or failed"
+        if holds
+        else (
+            f"{len(r.unfinished)} unfinished (e.g. {', '.join(r.unfinished[:3])}), {missing} never recorded"
+        )
     )
     return Invariant("every request reached a terminal state", holds, detail)
 

@@ -30,10 +30,14 @@ def test_every_call_is_an_invoke_followed_by_its_completion(endpoints: Endpoints
     ops = recorder.ops
     assert [o.index for o in ops] == list(range(len(ops)))
     assert [(o.type, o.f) for o in ops] == [
-        ("invoke", "sqs.CreateQueue"), ("ok", "sqs.CreateQueue"),
-        ("invoke", "sqs.SendMessage"), ("ok", "sqs.SendMessage"),
-        ("invoke", "sqs.ReceiveMessage"), ("ok", "sqs.ReceiveMessage"),
-        ("invoke", "sqs.DeleteMessage"), ("ok", "sqs.DeleteMessage"),
+        ("invoke", "sqs.CreateQueue"),
+        ("ok", "sqs.CreateQueue"),
+        ("invoke", "sqs.SendMessage"),
+        ("ok", "sqs.SendMessage"),
+        ("invoke", "sqs.ReceiveMessage"),
+        ("ok", "sqs.ReceiveMessage"),
+        ("invoke", "sqs.DeleteMessage"),
+        ("ok", "sqs.DeleteMessage"),
     ]
     assert all(o.process == "writer" and o.meta["agent"] == "writer" for o in ops)
     assert all(a.time <= b.time for a, b in zip(ops, ops[1:], strict=False))
@@ -49,9 +53,12 @@ def test_every_call_is_an_invoke_followed_by_its_completion(endpoints: Endpoints
 
 def test_aws_error_is_recorded_as_fail_with_its_code(endpoints: Endpoints, recorder: Recorder) -> None:
     ddb = harness.session(endpoints, "w", recorder).client("dynamodb")
-    ddb.create_table(TableName="items", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName="items",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     item = {"pk": {"S": "a"}, "version": {"N": "1"}}
     ddb.put_item(TableName="items", Item=item, ConditionExpression="attribute_not_exists(pk)")
     with pytest.raises(ClientError):
@@ -71,8 +78,13 @@ def test_unreachable_endpoint_is_a_fail_because_nothing_was_sent(recorder: Recor
     with socket.socket() as s:  # a loopback port with nobody listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    ep = Endpoints(backend="test", region="us-east-1", access_key="x", secret_key="x",
-                   urls={"sqs": f"http://127.0.0.1:{port}"})
+    ep = Endpoints(
+        backend="test",
+        region="us-east-1",
+        access_key="x",
+        secret_key="x",
+        urls={"sqs": f"http://127.0.0.1:{port}"},
+    )
     sqs = harness.session(ep, "w", recorder).client("sqs", config=Config(retries={"max_attempts": 1}))
     with pytest.raises(EndpointConnectionError):
         sqs.send_message(QueueUrl=f"http://127.0.0.1:{port}/1/q", MessageBody="x")
@@ -112,7 +124,9 @@ def test_interceptor_timeout_is_info_and_the_call_did_apply(endpoints: Endpoints
     assert body == "x"
 
 
-def test_interceptor_error_response_is_a_fail_and_not_applied(endpoints: Endpoints, recorder: Recorder) -> None:
+def test_interceptor_error_response_is_a_fail_and_not_applied(
+    endpoints: Endpoints, recorder: Recorder
+) -> None:
     s = harness.session(endpoints, "w", recorder)
     sqs = s.client("sqs", config=Config(retries={"max_attempts": 1}))
     q = sqs.create_queue(QueueName="q")["QueueUrl"]
@@ -131,8 +145,9 @@ def test_interceptor_error_response_is_a_fail_and_not_applied(endpoints: Endpoin
     assert _aws_pairs(recorder)[-1].type == "ok"
 
 
-def test_correlation_id_is_stamped_into_messages_and_every_operation(endpoints: Endpoints,
-                                                                     recorder: Recorder) -> None:
+def test_correlation_id_is_stamped_into_messages_and_every_operation(
+    endpoints: Endpoints, recorder: Recorder
+) -> None:
     s = harness.session(endpoints, "w", recorder)
     sqs, sns = s.client("sqs"), s.client("sns")
     q = sqs.create_queue(QueueName="q")["QueueUrl"]
@@ -153,7 +168,8 @@ def test_events_and_step_functions_calls_are_recorded(endpoints: Endpoints, reco
     ev.put_events(Entries=[{"Source": "app", "DetailType": "status", "Detail": "{}"}])
     sfn = s.client("stepfunctions")
     arn = sfn.create_state_machine(
-        name="sm", definition='{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}',
+        name="sm",
+        definition='{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}',
         roleArn="arn:aws:iam::123456789012:role/x",
     )["stateMachineArn"]
     sfn.start_execution(stateMachineArn=arn, name="run-1")

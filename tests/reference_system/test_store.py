@@ -16,8 +16,9 @@ from reference_system.store import VersionedStore
 @pytest.fixture
 def store(endpoints: Endpoints, recorder: Recorder) -> VersionedStore:
     res = deploy(harness.session(endpoints, "deploy", recorder))
-    return VersionedStore(harness.session(endpoints, "s", recorder).client("dynamodb"), res.tasks_table,
-                          Effects(recorder, "s"))
+    return VersionedStore(
+        harness.session(endpoints, "s", recorder).client("dynamodb"), res.tasks_table, Effects(recorder, "s")
+    )
 
 
 def test_concurrent_read_modify_write_loses_no_update(endpoints: Endpoints, store: VersionedStore) -> None:

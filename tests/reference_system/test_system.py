@@ -55,7 +55,11 @@ def test_requests_run_to_a_brief_on_both_embedded_modes(mode: str) -> None:
         assert len(system.effects("publish")) == 3
         # Every task went pending -> dispatched -> running -> done, in that order.
         for r in reqs:
-            path = [o.value["to"] for o in rec.ops if o.f == "state.transition" and o.type == "ok" and o.key == r.request_id]
+            path = [
+                o.value["to"]
+                for o in rec.ops
+                if o.f == "state.transition" and o.type == "ok" and o.key == r.request_id
+            ]
             assert path == ["dispatched", "running", "done"]
 
 
@@ -63,10 +67,16 @@ def test_correlation_id_reaches_every_message_and_operation_of_a_task(system: Sy
     system.supervisor.submit(BriefRequest(request_id="c1", topic="coffee prices", token_budget=4000))
     system.run()
     cid = _items(system)["c1"]["correlation_id"]
-    worker_ops = [o for o in system.recorder.ops if str(o.process).endswith("-1") and o.f != "sqs.ReceiveMessage"]
+    worker_ops = [
+        o for o in system.recorder.ops if str(o.process).endswith("-1") and o.f != "sqs.ReceiveMessage"
+    ]
     assert worker_ops and {o.correlation_id for o in worker_ops} == {cid}
-    received = [m for o in system.recorder.ops if o.f == "sqs.ReceiveMessage" and o.type == "ok"
-                for m in o.value["messages"]]
+    received = [
+        m
+        for o in system.recorder.ops
+        if o.f == "sqs.ReceiveMessage" and o.type == "ok"
+        for m in o.value["messages"]
+    ]
     assert received and {m["correlation_id"] for m in received} == {cid}
 
 
@@ -98,8 +108,12 @@ def test_redelivered_subtask_produces_one_effect(endpoints: Any) -> None:
     system.supervisor.submit(BriefRequest(request_id="d1", topic="solar tariffs", token_budget=4000))
     system.run(timeout=30)
     assert _items(system)["d1"]["state"] == "done"
-    receives = [m["receive_count"] for o in rec.ops if o.f == "sqs.ReceiveMessage" and o.type == "ok"
-                and o.key.endswith("-write") for m in o.value["messages"]]
+    receives = [
+        m["receive_count"]
+        for o in rec.ops
+        if o.f == "sqs.ReceiveMessage" and o.type == "ok" and o.key.endswith("-write")
+        for m in o.value["messages"]
+    ]
     assert max(receives) == 2  # it really was delivered twice
     assert len(system.effects("publish")) == 1
 
@@ -118,8 +132,9 @@ def test_duplicate_delivery_of_a_subtask_is_absorbed(system: System) -> None:
     assert _items(system)["e1"]["state"] == "done"
     fetches = Counter(o.key for o in system.effects("fetch"))
     assert len(fetches) == len(msgs) and set(fetches.values()) == {1}
-    handled = sum(1 for o in system.recorder.ops if o.f == "model.complete" and o.type == "ok"
-                  and "research" in o.key)
+    handled = sum(
+        1 for o in system.recorder.ops if o.f == "model.complete" and o.type == "ok" and "research" in o.key
+    )
     assert handled == 2 * len(msgs)  # each copy was handled, each effect happened once
 
 
@@ -153,8 +168,9 @@ class AlwaysFails(ResearchWorker):
 
 def test_circuit_opens_after_repeated_failures_and_fails_fast(endpoints: Any) -> None:
     rec = Recorder()
-    system = build_system(endpoints, rec, workers={"research": AlwaysFails()}, breaker_threshold=2,
-                          breaker_cooldown=3600)
+    system = build_system(
+        endpoints, rec, workers={"research": AlwaysFails()}, breaker_threshold=2, breaker_cooldown=3600
+    )
     for r in requests(4, seed=3, tight_fraction=0):
         system.supervisor.submit(r)
         system.run()

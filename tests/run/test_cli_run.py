@@ -13,8 +13,9 @@ from harness.history import read_history
 
 
 def _harness(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.mark.slow
@@ -22,8 +23,16 @@ def test_run_records_checks_and_summarises(tmp_path: Path) -> None:
     out = tmp_path / "run"
     p = _harness("run", "--requests", "4", "--workers", "3", "--seed", "2", "--out", str(out))
     assert p.returncode == 0, p.stdout + p.stderr
-    for line in ("requests submitted", "completed", "failed", "operations recorded", "wall time",
-                 "every request reached a terminal state", "no effect was performed twice", "PASS"):
+    for line in (
+        "requests submitted",
+        "completed",
+        "failed",
+        "operations recorded",
+        "wall time",
+        "every request reached a terminal state",
+        "no effect was performed twice",
+        "PASS",
+    ):
         assert line in p.stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["submitted"] == 4
