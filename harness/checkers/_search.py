@@ -148,6 +148,11 @@ def search(
                     e = nxt[e]
                     continue
                 # a pending read that can never become legal: a dead end
+                if len(calls) > best_len:
+                    best_len = len(calls)
+                    best = tuple(opof[c] for c, _ in calls)
+                    best_blocked = opof[e]
+                    best_state = state
             else:
                 nl = lin | bit[e]
                 if fast:

@@ -1,0 +1,186 @@
+"""Budgets: each task's token spend stays within its budget.
+
+Budgets come from ``budget.allocate`` (key = task id, value ``{"budget": n}``;
+the latest allocation counts). Spend comes from ``model.complete`` (key =
+subtask id; invoke value with ``task_id`` and, optionally, the subtask's own
+``budget`` and ``max_tokens``; ok value with ``input_tokens`` and
+``output_tokens``). Checked:
+
+- ``over_budget``: a task's acknowledged spend exceeds its allocated budget, or
+  a subtask's spend exceeds the budget its calls carried;
+- a call of unknown outcome may have spent tokens: if its ``max_tokens`` is
+  known it counts as that much (or ``assume_unknown_tokens``, if given),
+  otherwise the task's verdict is ``unknown``;
+- ``no_budget`` (a warning): model calls for a task that never got a budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from harness.checkers import conventions as c
+from harness.checkers.base import Handler, as_dict, as_int, hashable, run_checker
+from harness.checkers.verdict import WARNING, Anomaly, AnomalyLog, Verdict
+from harness.history.model import INFO, INVOKE, OK, Op
+
+NAME = "budget"
+
+
+class _Spend:
+    __slots__ = ("tokens", "calls", "unknown_calls", "unknown_bound", "crossing", "last", "budget", "budget_op")
+
+    def __init__(self) -> None:
+        self.tokens = 0
+        self.calls = 0
+        self.unknown_calls = 0  # calls of unknown outcome with no max_tokens
+        self.unknown_bound = 0  # tokens calls of unknown outcome may have spent, when bounded
+        self.crossing: list[tuple[int, int]] = []  # (op index, running total) of each acknowledged call
+        self.last = -1
+        self.budget: int | None = None
+        self.budget_op = -1
+
+
+class BudgetChecker:
+    """Streaming budget checker (see the module docstring)."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        *,
+        model_calls: Iterable[str] = (c.MODEL_COMPLETE,),
+        allocate: Iterable[str] = (c.BUDGET_ALLOCATE,),
+        check_subtasks: bool = True,
+        assume_unknown_tokens: int | None = None,
+        max_anomalies: int = 1000,
+    ) -> None:
+        self._handlers: dict[str, Handler] = {}
+        for f in model_calls:
+            self._handlers[f] = self._on_model
+        for f in allocate:
+            self._handlers[f] = self._on_allocate
+        self.check_subtasks = check_subtasks
+        self.assume_unknown_tokens = assume_unknown_tokens
+        self.log = AnomalyLog(max_anomalies)
+        self.tasks: dict[Any, _Spend] = {}
+        self.subtasks: dict[Any, _Spend] = {}
+
+    def handler(self, f: str) -> Handler | None:
+        return self._handlers.get(f)
+
+    def _spend(self, table: dict[Any, _Spend], key: Any) -> _Spend:
+        s = table.get(key)
+        if s is None:
+            s = table[key] = _Spend()
+        return s
+
+    def _on_allocate(self, op: Op, inv: Op | None) -> None:
+        if op.type != OK:
+            return
+        b = as_int(as_dict(op.value).get(c.BUDGET))
+        if b is None and inv is not None:
+            b = as_int(as_dict(inv.value).get(c.BUDGET))
+        if b is None:
+            return
+        s = self._spend(self.tasks, hashable(op.key))
+        s.budget, s.budget_op = b, op.index
+
+    def _on_model(self, op: Op, inv: Op | None) -> None:
+        t = op.type
+        if t == INVOKE:
+            return
+        iv = as_dict(inv.value) if inv is not None else {}
+        task = iv.get(c.TASK_ID, as_dict(op.value).get(c.TASK_ID, op.key))
+        targets = [self._spend(self.tasks, hashable(task))]
+        if self.check_subtasks and op.key is not None and hashable(op.key) != hashable(task):
+            sub = self._spend(self.subtasks, hashable(op.key))
+            sb = as_int(iv.get(c.BUDGET))
+            if sb is not None:
+                sub.budget = sb if sub.budget is None else min(sub.budget, sb)
+                if sub.budget_op < 0:
+                    sub.budget_op = inv.index if inv is not None else op.index
+            targets.append(sub)
+        if t == OK:
+            v = as_dict(op.value)
+            tokens = (as_int(v.get(c.INPUT_TOKENS)) or 0) + (as_int(v.get(c.OUTPUT_TOKENS)) or 0)
+            for s in targets:
+                s.tokens += tokens
+                s.calls += 1
+                s.crossing.append((op.index, s.tokens))
+                s.last = op.index
+        elif t == INFO:
+            bound = as_int(iv.get(c.MAX_TOKENS))
+            if bound is None:
+                bound = self.assume_unknown_tokens
+            for s in targets:
+                if bound is None:
+                    s.unknown_calls += 1
+                else:
+                    s.unknown_bound += bound
+                s.last = op.index
+
+    def _judge(self, what: str, key: Any, s: _Spend) -> bool:
+        """Add an anomaly if ``s`` is over budget; True if the outcome is unknown."""
+        if s.budget is None:
+            return False
+        if s.tokens > s.budget:
+            crossing = next(i for i, total in s.crossing if total > s.budget)
+            self.log.add(
+                Anomaly(
+                    kind="over_budget",
+                    ops=tuple(i for i in (s.budget_op, crossing) if i >= 0),
+                    message=(
+                        f"{what} {key!r} spent {s.tokens} tokens against a budget of {s.budget} "
+                        f"(crossed at op {crossing})"
+                    ),
+                    key=key,
+                    details={"level": what, "spent": s.tokens, "budget": s.budget},
+                )
+            )
+            return False
+        if s.tokens + s.unknown_bound > s.budget:
+            self.log.add(
+                Anomaly(
+                    kind="maybe_over_budget",
+                    ops=(s.budget_op, s.last),
+                    message=f"{what} {key!r} may have spent up to {s.tokens + s.unknown_bound} of {s.budget} tokens",
+                    key=key,
+                    severity=WARNING,
+                    details={"level": what, "spent": s.tokens, "budget": s.budget},
+                )
+            )
+            return True
+        return s.unknown_calls > 0
+
+    def finish(self) -> Verdict:
+        unknown = False
+        for key, s in self.tasks.items():
+            if s.budget is None and (s.calls or s.unknown_calls):
+                self.log.add(
+                    Anomaly(
+                        kind="no_budget",
+                        ops=(s.crossing[0][0],) if s.crossing else (),
+                        message=f"task {key!r} made {s.calls} model call(s) without an allocated budget",
+                        key=key,
+                        severity=WARNING,
+                    )
+                )
+            unknown |= self._judge("task", key, s)
+        for key, s in self.subtasks.items():
+            unknown |= self._judge("subtask", key, s)
+        stats = {
+            "tasks": len(self.tasks),
+            "subtasks": len(self.subtasks),
+            "tokens": sum(s.tokens for s in self.tasks.values()),
+            "model_calls": sum(s.calls for s in self.tasks.values()),
+        }
+        return self.log.verdict(NAME, stats, unknown=unknown)
+
+
+def check_budget(history: Iterable[Op], **spec: Any) -> Verdict:
+    """Check that each task's token spend stays within its budget."""
+    return run_checker(history, BudgetChecker(**spec))
+
+
+__all__ = ["NAME", "BudgetChecker", "check_budget"]

@@ -1,0 +1,148 @@
+"""``harness check HISTORY``: run checkers over a recorded history and print
+their verdicts with witnesses.
+
+Exit status: 0 every verdict valid, 1 a violation was found, 2 bad input (a
+one-line error, no traceback), 3 a verdict is unknown (and none is a violation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, NoReturn
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from harness.checkers.registry import CHECKERS, STREAMING, check
+from harness.checkers.verdict import UNKNOWN, Verdict, combine
+from harness.history.importers import FORMATS, detect_format, load_history
+from harness.history.jsonl import HistoryFormatError
+
+EXIT_VALID, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+MODEL_NAMES = ("register", "kv")
+
+
+class _BadInput(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _BadInput(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="harness check",
+        description="Check a recorded history and print a verdict per property.",
+        epilog="Exit status: 0 valid, 1 violation found, 2 bad input, 3 unknown.",
+    )
+    p.add_argument("history", metavar="HISTORY", help="the history file")
+    p.add_argument(
+        "--format", choices=FORMATS, default=None, help="history format (default: detected from the file)"
+    )
+    p.add_argument(
+        "--checker",
+        action="append",
+        choices=CHECKERS,
+        metavar="NAME",
+        help=f"a checker to run, repeatable (one of: {', '.join(CHECKERS)}); default: all that apply",
+    )
+    p.add_argument(
+        "--model",
+        choices=MODEL_NAMES,
+        default=None,
+        help="the linearizability model (default: register for etcd logs, kv for kv logs)",
+    )
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="time budget for linearizability")
+    p.add_argument("--no-partition", action="store_true", help="check linearizability without per-key partitioning")
+    p.add_argument("--max-witnesses", type=int, default=5, metavar="N", help="anomalies shown per checker")
+    return p
+
+
+def _verdict_text(v: Verdict) -> Text:
+    if v.valid is True:
+        return Text("valid", style="bold green")
+    if v.valid is False:
+        return Text("VIOLATION", style="bold red")
+    return Text("unknown", style="bold yellow")
+
+
+def _witnesses(v: Verdict, limit: int) -> str:
+    lines = []
+    for a in v.anomalies[:limit]:
+        ops = ", ".join(map(str, a.ops[:8])) + (", ..." if len(a.ops) > 8 else "")
+        tag = "" if a.severity == "violation" else f" ({a.severity})"
+        lines.append(f"{a.kind}{tag} (ops {ops}): {a.message}")
+    more = len(v.anomalies) - limit
+    if more > 0:
+        lines.append(f"... and {more} more")
+    if v.valid == UNKNOWN and not v.anomalies:
+        reason = "out of time" if "timed_out_partition" in v.stats else "an outcome that matters is unknown"
+        lines.append(reason)
+    return "\n".join(lines) or "-"
+
+
+def _stats(v: Verdict) -> str:
+    keep = {k: x for k, x in v.stats.items() if k not in ("anomalies",) and not isinstance(x, (dict, list))}
+    return ", ".join(f"{k}={x}" for k, x in keep.items())
+
+
+def render(verdicts: list[Verdict], console: Console, *, title: str, limit: int = 5) -> None:
+    table = Table(title=title, show_lines=True)
+    table.add_column("checker", style="bold")
+    table.add_column("verdict")
+    table.add_column("anomalies / witnesses", overflow="fold")
+    table.add_column("stats", overflow="fold", style="dim")
+    for v in verdicts:
+        table.add_row(Text(v.checker), _verdict_text(v), Text(_witnesses(v, limit)), Text(_stats(v)))
+    console.print(table)
+
+
+def exit_code(verdicts: list[Verdict]) -> int:
+    overall = combine(verdicts)
+    if overall is False:
+        return EXIT_VIOLATION
+    if overall == UNKNOWN:
+        return EXIT_UNKNOWN
+    return EXIT_VALID
+
+
+def run_check(argv: list[str], *, console: Console | None = None, err: Console | None = None) -> int:
+    """Run ``harness check`` with ``argv`` (the arguments after ``check``); returns the exit status."""
+    console = console or Console()
+    err = err or Console(stderr=True)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except _BadInput as e:
+        err.print(f"harness check: error: {e}", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_BAD_INPUT
+    except SystemExit as e:  # --help
+        return int(e.code or 0)
+    try:
+        fmt = args.format or detect_format(args.history)
+        history = load_history(args.history, fmt)
+        if args.checker:
+            names = list(dict.fromkeys(args.checker))
+        elif fmt in ("etcd", "kv") or args.model:
+            names = ["linearizability"]
+        else:
+            names = list(STREAMING)
+        model: Any = args.model or ("kv" if fmt == "kv" else "register")
+        specs = {"linearizability": {"partitioned": not args.no_partition}}
+        verdicts = check(history, names, specs=specs, model=model, timeout=args.timeout)
+    except (HistoryFormatError, ValueError, OSError) as e:
+        err.print(f"harness check: error: {e}", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_BAD_INPUT
+    render(verdicts, console, title=f"{args.history} ({len(history)} operations)", limit=args.max_witnesses)
+    return exit_code(verdicts)
+
+
+def main() -> None:  # pragma: no cover - exercised through harness.cli
+    sys.exit(run_check(sys.argv[1:]))
+
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_UNKNOWN", "EXIT_VALID", "EXIT_VIOLATION", "exit_code", "render", "run_check"]
