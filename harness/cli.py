@@ -58,10 +58,29 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_VIOLATION
 
 
-def _check(argv: list[str]) -> int:
-    from harness.checkers.cli_check import run_check
+#: Subcommands implemented elsewhere: name -> (module:function taking argv, help).
+DELEGATES: dict[str, tuple[str, str]] = {
+    "check": ("harness.checkers.cli_check:run_check", "check a recorded history"),
+    "contracts": ("harness.contracts.cli:main", "export, diff and gate message contracts"),
+    "report": ("harness.report.cli:main", "build the HTML report of a history"),
+    "chaos": ("harness.chaos.cli:main", "run a chaos experiment against a backend"),
+    "deploy": ("harness.deploy_cli:main", "create the reference system's resources on a backend"),
+}
 
-    return run_check(argv)
+
+def _delegate(name: str, argv: list[str]) -> int:
+    import importlib
+
+    target, _ = DELEGATES[name]
+    mod_name, _, fn_name = target.partition(":")
+    try:
+        mod = importlib.import_module(mod_name)
+    except ModuleNotFoundError as e:
+        if e.name and mod_name.startswith(e.name):
+            print(f"harness: error: '{name}' is not available in this installation", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        raise
+    return int(getattr(mod, fn_name)(argv))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,14 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, default=None, help="output directory (default: under runs/)")
     r.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
     r.set_defaults(func=_run)
-    sub.add_parser("check", help="check a recorded history (see `harness check --help`)", add_help=False)
+    for name, (_, help_text) in DELEGATES.items():
+        sub.add_parser(name, help=f"{help_text} (see `harness {name} --help`)", add_help=False)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "check":
-        return _check(argv[1:])
+    if argv and argv[0] in DELEGATES:
+        return _delegate(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

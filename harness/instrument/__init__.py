@@ -4,8 +4,10 @@ from harness.instrument.context import correlation, current_correlation_id, new_
 from harness.instrument.effects import Effects
 from harness.instrument.session import (
     Call,
+    CallObserver,
     InstrumentedSession,
     Interceptor,
+    MessageStamper,
     error_response,
     plain_session,
     session,
@@ -13,6 +15,8 @@ from harness.instrument.session import (
 
 __all__ = [
     "Call",
+    "CallObserver",
+    "MessageStamper",
     "Effects",
     "InstrumentedSession",
     "Interceptor",

@@ -54,6 +54,21 @@ class Call:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+class CallObserver(Protocol):
+    """Sees every recorded call start and end (tracing, metrics). ``end`` gets
+    the completion type (ok, fail, info), the error code if any, and the parsed
+    response (None when there was none)."""
+
+    def start(self, call: Call) -> None: ...
+
+    def end(self, call: Call, type: str, error: str | None, parsed: dict[str, Any] | None) -> None: ...
+
+
+#: Called with (service, operation, message params) for every outgoing SQS or
+#: SNS message, before it is serialised; may add MessageAttributes.
+MessageStamper = Callable[[str, str, dict[str, Any]], None]
+
+
 class Interceptor(Protocol):
     """Wraps the sending of a call. Return ``proceed()`` to let it through, a
     synthetic response (see :func:`error_response`) to answer in its place, or
@@ -94,6 +109,8 @@ class Instrumentation:
         self.process = process
         self.stamp_messages = stamp_messages
         self.interceptors: list[Interceptor] = []
+        self.observers: list[CallObserver] = []
+        self.stampers: list[MessageStamper] = []
         self._extractors = build_extractors(key_attrs)
         self._receipts: dict[str, str] = {}
         self._receipts_lock = threading.Lock()
@@ -121,17 +138,21 @@ class Instrumentation:
             return
         op = model.name
         cid = current_correlation_id()
+        outgoing: list[dict[str, Any]] = []
         if service == "sqs":
             if op == "SendMessage":
-                _stamp(params, cid)
+                outgoing = [params]
             elif op == "SendMessageBatch":
-                for entry in params.get("Entries", []):
-                    _stamp(entry, cid)
+                outgoing = params.get("Entries", [])
             elif op == "ReceiveMessage":
                 params.setdefault("MessageAttributeNames", ["All"])
                 params.setdefault("MessageSystemAttributeNames", ["All"])
         elif service == "sns" and op == "Publish":
-            _stamp(params, cid)
+            outgoing = [params]
+        for entry in outgoing:
+            _stamp(entry, cid)
+            for stamper in self.stampers:
+                stamper(service, op, entry)
 
     def send(
         self, client: Any, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any
@@ -154,6 +175,8 @@ class Instrumentation:
         )
         call = Call(self.agent, process, service, op_name, api_params, cid, key)
         context[_CTX] = (call, ex, f)
+        for obs in self.observers:
+            obs.start(call)
         if not self.interceptors:
             return None
 
@@ -191,31 +214,11 @@ class Instrumentation:
             value = ex[1](call.params, parsed) if ex and ex[1] else None
             if call.service == "sqs":
                 self._track_receipts(call, parsed)
-            self.recorder.record(
-                call.process,
-                OK,
-                f,
-                call.key,
-                value,
-                correlation_id=call.correlation_id,
-                agent=self.agent,
-                service=call.service,
-            )
+            self._complete(call, f, OK, value, None, parsed)
         else:
             code = (parsed.get("Error") or {}).get("Code") or f"HTTP{status}"
             # A 5xx may have been applied before the service failed: unknown.
-            typ = INFO if status >= 500 else FAIL
-            self.recorder.record(
-                call.process,
-                typ,
-                f,
-                call.key,
-                None,
-                correlation_id=call.correlation_id,
-                error=code,
-                agent=self.agent,
-                service=call.service,
-            )
+            self._complete(call, f, INFO if status >= 500 else FAIL, None, code, parsed)
 
     def after_call_error(self, exception: Exception, context: dict[str, Any], **_: Any) -> None:
         self._complete_error(context, exception)
@@ -228,17 +231,25 @@ class Instrumentation:
         typ = FAIL if isinstance(exception, _NOT_SENT) else INFO
         response = getattr(exception, "response", None)
         code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+        self._complete(call, f, typ, None, code or type(exception).__name__, None)
+
+    def _complete(
+        self, call: Call, f: str, typ: str, value: Any, error: str | None, parsed: dict[str, Any] | None
+    ) -> None:
+        call.outcome = typ
         self.recorder.record(
             call.process,
             typ,
             f,
             call.key,
-            None,
+            value,
             correlation_id=call.correlation_id,
-            error=code or type(exception).__name__,
+            error=error,
             agent=self.agent,
             service=call.service,
         )
+        for obs in self.observers:
+            obs.end(call, typ, error, parsed)
 
     # -- SQS receipt handles -> message ids ------------------------------------
 
