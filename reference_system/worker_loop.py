@@ -89,6 +89,20 @@ class WorkerLoop:
                 error=type(e).__name__,
             )
             return
+        # The output itself goes into the history, so auditors can read it afterwards.
+        self.effects.note(
+            "agent.output",
+            task.subtask_id,
+            {
+                "task_id": task.task_id,
+                "capability": self.capability,
+                "status": result.status,
+                "output": result.output,
+                "reason": result.reason,
+                "tokens_used": result.tokens_used,
+                "budget": task.token_budget,
+            },
+        )
         bus.send(self.sqs, self.res.queue("results"), result, f"result:{task.subtask_id}")
         self._progress(task, "finished", attempt)
         bus.delete(self.sqs, self.queue_url, raw)
