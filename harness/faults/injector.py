@@ -1,0 +1,257 @@
+"""Carrying out a fault plan.
+
+AWS-call faults run as an interceptor in the instrumented Session's hook chain,
+so they act the same on moto, LocalStack and AWS. Process faults (crash,
+pause, clock skew) and model faults are asked for by the runner and by the
+model wrapper through the same object, so one plan drives everything. Every
+injected fault is recorded as an ``info`` operation of process ``nemesis``.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from typing import Any
+
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+from harness.faults.plan import CALL_KINDS, FaultPlan, FaultState
+from harness.history.model import INFO
+from harness.history.recorder import Recorder
+from harness.instrument.session import Call, HttpAndParsed, error_response
+
+#: The error code each service answers with when it throttles.
+THROTTLE_CODES: dict[str, str] = {
+    "dynamodb": "ProvisionedThroughputExceededException",
+    "sqs": "RequestThrottled",
+    "sns": "Throttling",
+    "events": "ThrottlingException",
+    "stepfunctions": "ThrottlingException",
+}
+
+NEMESIS = "nemesis"
+
+
+class AgentCrash(BaseException):  # noqa: N818 - not an error the agent may catch
+    """Raised inside an agent to kill it where it stands (simulator)."""
+
+    def __init__(self, agent: str) -> None:
+        super().__init__(f"{agent} crashed")
+        self.agent = agent
+
+
+class FaultInjector:
+    """One per process; install it on every Session of that process."""
+
+    def __init__(
+        self,
+        plan: FaultPlan,
+        recorder: Recorder,
+        *,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        on_crash: Callable[[str], None] | None = None,
+    ) -> None:
+        self.plan = plan
+        self.recorder = recorder
+        start = time.monotonic()
+        self.clock = clock or (lambda: time.monotonic() - start)
+        self.sleep = sleep
+        self.on_crash = on_crash
+        self._states = [FaultState(n, f, plan.rng_for(n)) for n, f in plan.named()]
+        self._call_states = [s for s in self._states if s.fault.kind in CALL_KINDS or _call_crash(s)]
+        self._delivered: dict[str, deque[dict[str, Any]]] = defaultdict(lambda: deque(maxlen=64))
+        self._held: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._versions: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+        self.injected = 0
+
+    # -- bookkeeping ------------------------------------------------------------
+
+    def record(self, kind: str, key: str, correlation_id: str | None = None, **value: Any) -> None:
+        self.injected += 1
+        self.recorder.record(
+            NEMESIS, INFO, f"fault.{kind}", key, value or None, correlation_id=correlation_id
+        )
+
+    def install(self, session: Any) -> FaultInjector:
+        session.add_interceptor(self)
+        return self
+
+    def _firing(
+        self, kinds: frozenset[str] | set[str], agent: str, service: str, operation: str
+    ) -> list[FaultState]:
+        now = self.clock()
+        return [
+            s
+            for s in self._states
+            if s.fault.kind in kinds
+            and s.fault.target.matches(agent, service, operation)
+            and s.should_fire(now)
+        ]
+
+    # -- AWS calls ----------------------------------------------------------------
+
+    def intercept(self, call: Call, proceed: Callable[[], HttpAndParsed]) -> HttpAndParsed:
+        now = self.clock()
+        fired = [
+            s
+            for s in self._call_states
+            if s.fault.target.matches(call.agent, call.service, call.operation) and s.should_fire(now)
+        ]
+        where = f"{call.agent}:{call.service}.{call.operation}"
+        crash_after = None
+        for s in fired:
+            kind, p = s.fault.kind, s.fault.params
+            if kind == "crash":
+                if p.get("when", "after") == "before":
+                    self._crash(call, s.name, where)
+                crash_after = s
+            elif kind == "partition":
+                self.record(kind, where, call.correlation_id, fault=s.name)
+                raise EndpointConnectionError(endpoint_url=f"partitioned://{call.service}")
+            elif kind == "drop_request":
+                self.record(kind, where, call.correlation_id, fault=s.name)
+                raise ConnectTimeoutError(endpoint_url=f"dropped://{call.service}")
+            elif kind == "throttle":
+                code = p.get("code") or THROTTLE_CODES.get(call.service, "ThrottlingException")
+                self.record(kind, where, call.correlation_id, fault=s.name, code=code)
+                return error_response(code, "Rate exceeded", 400)
+            elif kind == "delay":
+                secs = float(p.get("seconds", 1.0))
+                self.record(kind, where, call.correlation_id, fault=s.name, seconds=secs)
+                self.sleep(secs)
+        lose_ack = next((s for s in fired if s.fault.kind == "lose_ack"), None)
+        stale = next((s for s in fired if s.fault.kind == "stale_read"), None)
+        http, parsed = proceed()
+        if crash_after is not None:
+            self._crash(call, crash_after.name, where)
+        if http.status_code < 300:
+            self._observe(call, parsed)
+            if call.service == "sqs" and call.operation == "ReceiveMessage":
+                self._shuffle(call, parsed, fired, where)
+            elif stale is not None:
+                parsed = self._stale(call, parsed, stale.name, where)
+        if lose_ack is not None:
+            code = lose_ack.fault.params.get("error", "timeout")
+            self.record("lose_ack", where, call.correlation_id, fault=lose_ack.name, error=code)
+            if code == "timeout":
+                raise ReadTimeoutError(endpoint_url=f"lost-ack://{call.service}")
+            return error_response(code, "We encountered an internal error", 500)
+        return http, parsed
+
+    def _crash(self, call: Call, name: str, where: str) -> None:
+        self.record("crash", where, call.correlation_id, fault=name, agent=call.agent)
+        if self.on_crash is not None:
+            self.on_crash(call.agent)
+        raise AgentCrash(call.agent)
+
+    def _observe(self, call: Call, parsed: dict[str, Any]) -> None:
+        """Remember what was delivered and which item versions existed."""
+        if call.service == "sqs" and call.operation == "ReceiveMessage":
+            for m in parsed.get("Messages", []) or []:
+                self._delivered[str(call.key)].append(copy.deepcopy(m))
+        elif call.service == "dynamodb" and call.operation in ("GetItem", "PutItem"):
+            item = parsed.get("Item") if call.operation == "GetItem" else call.params.get("Item")
+            if item and "version" in item and "N" in item["version"]:
+                hist = self._versions[str(call.key)]
+                v = int(item["version"]["N"])
+                if not hist or hist[-1][0] != v:
+                    hist.append((v, copy.deepcopy(item)))
+
+    def _shuffle(self, call: Call, parsed: dict[str, Any], fired: list[FaultState], where: str) -> None:
+        queue = str(call.key)
+        msgs: list[dict[str, Any]] = parsed.setdefault("Messages", [])
+        held = self._held.pop(queue, [])
+        for s in fired:
+            if s.fault.kind == "duplicate_delivery":
+                earlier = [m for m in self._delivered[queue] if all(m is not x for x in msgs)]
+                if earlier:
+                    dup = copy.deepcopy(s.rng.choice(earlier))
+                    attrs = dup.setdefault("Attributes", {})
+                    attrs["ApproximateReceiveCount"] = str(int(attrs.get("ApproximateReceiveCount", "1")) + 1)
+                    msgs.append(dup)
+                    self.record(
+                        "duplicate_delivery",
+                        where,
+                        call.correlation_id,
+                        fault=s.name,
+                        sqs_id=dup.get("MessageId"),
+                    )
+            elif s.fault.kind == "reorder" and not queue.endswith(".fifo") and msgs:
+                if len(msgs) > 1:
+                    msgs.reverse()
+                    self.record("reorder", where, call.correlation_id, fault=s.name, reversed=len(msgs))
+                else:
+                    self._held[queue].append(msgs.pop())
+                    self.record("reorder", where, call.correlation_id, fault=s.name, held=1)
+        msgs.extend(held)
+        if not msgs:
+            parsed.pop("Messages", None)
+
+    def _stale(self, call: Call, parsed: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+        if call.operation != "GetItem" or call.params.get("ConsistentRead"):
+            return parsed
+        item = parsed.get("Item")
+        if not item or "version" not in item:
+            return parsed
+        current = int(item["version"]["N"])
+        older = [it for v, it in self._versions[str(call.key)] if v < current]
+        if not older:
+            return parsed
+        old = copy.deepcopy(older[-1])
+        self.record(
+            "stale_read",
+            where,
+            call.correlation_id,
+            fault=name,
+            served=int(old["version"]["N"]),
+            current=current,
+        )
+        return {**parsed, "Item": old}
+
+    # -- agents and models ------------------------------------------------------
+
+    def on_step(self, agent: str) -> None:
+        """Called by a runner before each step of ``agent``: crash (step-counted) and pause faults."""
+        for s in self._firing({"crash"}, agent, "*", "*"):
+            if _call_crash(s):
+                continue
+            self.record("crash", agent, fault=s.name, agent=agent)
+            if self.on_crash is not None:
+                self.on_crash(agent)
+            raise AgentCrash(agent)
+        for s in self._firing({"pause"}, agent, "*", "*"):
+            secs = float(s.fault.params.get("seconds", 1.0))
+            self.record("pause", agent, fault=s.name, agent=agent, seconds=secs)
+            self.sleep(secs)
+
+    def clock_skew(self, agent: str) -> float:
+        """Seconds by which ``agent``'s clock is off (sum of the skew faults aimed at it)."""
+        return sum(
+            float(s.fault.params.get("seconds", 1.0))
+            for s in self._states
+            if s.fault.kind == "clock_skew" and s.fault.target.matches(agent, "*", "*")
+        )
+
+    def model_fault(self, agent: str, kind: str) -> str | None:
+        """The model fault mode (malformed, timeout, overlong) for this call, if one fires."""
+        for s in self._firing({"model"}, agent, "model", kind):
+            mode = str(s.fault.params.get("mode", "malformed"))
+            self.record("model", f"{agent}:model.{kind}", fault=s.name, mode=mode)
+            return mode
+        return None
+
+
+def _call_crash(s: FaultState) -> bool:
+    """A crash aimed at particular calls (service or operation given) rather than at steps."""
+    t = s.fault.target
+    return s.fault.kind == "crash" and (t.service != "*" or t.operation != "*")
+
+
+def make_response(parsed: dict[str, Any], status: int = 200) -> HttpAndParsed:
+    http = AWSResponse("https://harness.invalid/", status, {}, None)
+    http._content = b""
+    return http, parsed
