@@ -28,7 +28,16 @@ NAME = "budget"
 
 
 class _Spend:
-    __slots__ = ("tokens", "calls", "unknown_calls", "unknown_bound", "crossing", "last", "budget", "budget_op")
+    __slots__ = (
+        "tokens",
+        "calls",
+        "unknown_calls",
+        "unknown_bound",
+        "crossing",
+        "last",
+        "budget",
+        "budget_op",
+    )
 
     def __init__(self) -> None:
         self.tokens = 0

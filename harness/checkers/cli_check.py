@@ -56,8 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the linearizability model (default: register for etcd logs, kv for kv logs)",
     )
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="time budget for linearizability")
-    p.add_argument("--no-partition", action="store_true", help="check linearizability without per-key partitioning")
+    p.add_argument(
+        "--timeout", type=float, default=None, metavar="SECONDS", help="time budget for linearizability"
+    )
+    p.add_argument(
+        "--no-partition", action="store_true", help="check linearizability without per-key partitioning"
+    )
     p.add_argument("--max-witnesses", type=int, default=5, metavar="N", help="anomalies shown per checker")
     return p
 
@@ -145,4 +149,12 @@ def main() -> None:  # pragma: no cover - exercised through harness.cli
     sys.exit(run_check(sys.argv[1:]))
 
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_UNKNOWN", "EXIT_VALID", "EXIT_VIOLATION", "exit_code", "render", "run_check"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_UNKNOWN",
+    "EXIT_VALID",
+    "EXIT_VIOLATION",
+    "exit_code",
+    "render",
+    "run_check",
+]

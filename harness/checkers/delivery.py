@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from harness.checkers import conventions as c
-from harness.checkers.base import Handler, as_dict, run_checker
+from harness.checkers.base import Handler, as_dict, hashable, run_checker
 from harness.checkers.verdict import VIOLATION, WARNING, Anomaly, AnomalyLog, Verdict
 from harness.history.model import FAIL, INVOKE, OK, Op
 
@@ -75,6 +75,7 @@ class DeliveryChecker:
         return rec
 
     def _sent(self, mid: Any, sqs_id: Any, queue: Any, state: int, index: int) -> None:
+        mid, sqs_id = hashable(mid), hashable(sqs_id)
         if mid is None:
             mid = sqs_id
         if mid is None:
@@ -89,7 +90,7 @@ class DeliveryChecker:
     # -- handlers -----------------------------------------------------------
     def _on_send(self, op: Op, inv: Op | None) -> None:
         t = op.type
-        if t == INVOKE or t == FAIL:
+        if t in (INVOKE, FAIL):
             return
         v = as_dict(op.value)
         iv = as_dict(inv.value) if inv is not None else v
@@ -99,7 +100,7 @@ class DeliveryChecker:
 
     def _on_send_batch(self, op: Op, inv: Op | None) -> None:
         t = op.type
-        if t == INVOKE or t == FAIL:
+        if t in (INVOKE, FAIL):
             return
         entries = as_dict(op.value).get(c.ENTRIES)
         if not isinstance(entries, list) and inv is not None:
@@ -118,8 +119,8 @@ class DeliveryChecker:
             return
         for m in msgs:
             m = as_dict(m)
-            sqs_id = m.get(c.SQS_ID)
-            mid = m.get(c.MESSAGE_ID) or self.by_sqs_id.get(sqs_id, sqs_id)
+            sqs_id = hashable(m.get(c.SQS_ID))
+            mid = hashable(m.get(c.MESSAGE_ID)) or self.by_sqs_id.get(sqs_id, sqs_id)
             if mid is None:
                 continue
             if sqs_id is not None and sqs_id != mid and sqs_id not in self.by_sqs_id:
@@ -145,6 +146,7 @@ class DeliveryChecker:
         )
 
     def _deleted(self, sqs_id: Any, op: Op) -> None:
+        sqs_id = hashable(sqs_id)
         mid = self.by_sqs_id.get(sqs_id, sqs_id)
         rec = self.messages.get(mid)
         if rec is None:
@@ -220,4 +222,3 @@ def check_delivery(history: Iterable[Op], **spec: Any) -> Verdict:
 
 
 __all__ = ["NAME", "DeliveryChecker", "check_delivery"]
-

@@ -68,7 +68,9 @@ class OrderingChecker:
         self.log = AnomalyLog(max_anomalies)
         self.groups: dict[tuple[Any, Any], _Group] = {}
         self.pending_send: dict[Any, int] = {}  # process -> completed count at invocation
-        self.inflight: dict[Any, tuple[tuple[Any, Any], int, int, int]] = {}  # mid -> (group, ordinal, pre, send idx)
+        self.inflight: dict[
+            Any, tuple[tuple[Any, Any], int, int, int]
+        ] = {}  # mid -> (group, ordinal, pre, send idx)
         self.tasks: dict[Any, Any] = {}  # task -> state, or frozenset of possible states
         self.fifo_messages = 0
         self.transitions = 0
@@ -81,7 +83,7 @@ class OrderingChecker:
         g = v.get(c.GROUP)
         if g is None:
             return None
-        return (hashable(op.key), g)
+        return (hashable(op.key), hashable(g))
 
     def _on_send(self, op: Op, inv: Op | None) -> None:
         t = op.type
@@ -160,7 +162,7 @@ class OrderingChecker:
         if t != OK and t != INFO:
             return
         v = as_dict(op.value) or (as_dict(inv.value) if inv is not None else {})
-        frm, to = v.get(c.FROM), v.get(c.TO)
+        frm, to = hashable(v.get(c.FROM)), hashable(v.get(c.TO))
         if frm is None or to is None:
             return
         self.transitions += 1

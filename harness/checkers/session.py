@@ -109,7 +109,12 @@ class SessionChecker:
                         f"after its own write of version {wrote[0]} was acknowledged (op {wrote[1]})"
                     ),
                     key=op.key,
-                    details={"session": sk[0], "read": version, "written": wrote[0], "consistent": consistent},
+                    details={
+                        "session": sk[0],
+                        "read": version,
+                        "written": wrote[0],
+                        "consistent": consistent,
+                    },
                 )
             )
         elif seen is not None and version < seen[0]:
@@ -122,7 +127,12 @@ class SessionChecker:
                         f"after having read version {seen[0]} (op {seen[1]})"
                     ),
                     key=op.key,
-                    details={"session": sk[0], "read": version, "previous": seen[0], "consistent": consistent},
+                    details={
+                        "session": sk[0],
+                        "read": version,
+                        "previous": seen[0],
+                        "consistent": consistent,
+                    },
                 )
             )
         cur = self.read.get(sk)
