@@ -79,9 +79,12 @@ def as_int(value: Any) -> int | None:
 
 def hashable(value: Any) -> Any:
     """A hashable stand-in for a JSON value (lists and dicts become tuples)."""
-    if isinstance(value, list):
+    t = type(value)
+    if t is str or t is int or value is None:
+        return value
+    if t is list:
         return tuple(hashable(v) for v in value)
-    if isinstance(value, dict):
+    if t is dict:
         return tuple(sorted((str(k), hashable(v)) for k, v in value.items()))
     try:
         hash(value)

@@ -67,12 +67,23 @@ def read_etcd_log(path: str | Path) -> list[Op]:
     return ops
 
 
+_KV_LINE = re.compile(
+    r'^\{:process (\d+), :type :(invoke|ok|fail|info), :f :([\w-]+), :key "([^"\\]*)", :value (?:nil|"([^"\\]*)")\}$'
+)
+
+
 def read_kv_log(path: str | Path) -> list[Op]:
     """Read a Jepsen key-value history of EDN maps (see the module docstring)."""
     ops: list[Op] = []
     for lineno, line in _lines(path):
         line = line.strip()
         if not line:
+            continue
+        m = _KV_LINE.match(line)
+        if m is not None:  # the common shape, without the general EDN reader
+            proc, typ, f, key, value = m.groups()
+            n = len(ops)
+            ops.append(Op(index=n, time=n, process=int(proc), type=typ, f=f, key=key, value=value))
             continue
         where = f"{path}:{lineno}"
         try:
