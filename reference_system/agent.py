@@ -125,6 +125,7 @@ def _supervisor(
         args.summary,
         {
             "submitted": len(reqs),
+            "requests": [r.request_id for r in reqs],
             "open": sorted(sup.open_tasks),
             "timed_out": timed_out,
             "audit_events": dict(audit.events),

@@ -66,6 +66,10 @@ class FaultInjector:
         self._delivered: dict[str, deque[dict[str, Any]]] = defaultdict(lambda: deque(maxlen=64))
         self._held: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._versions: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+        kinds = {s.fault.kind for s in self._states}
+        # Remembering deliveries and item versions costs copies: only when needed.
+        self._keep_deliveries = "duplicate_delivery" in kinds
+        self._keep_versions = "stale_read" in kinds
         self.injected = 0
 
     # -- bookkeeping ------------------------------------------------------------
@@ -151,9 +155,10 @@ class FaultInjector:
     def _observe(self, call: Call, parsed: dict[str, Any]) -> None:
         """Remember what was delivered and which item versions existed."""
         if call.service == "sqs" and call.operation == "ReceiveMessage":
-            for m in parsed.get("Messages", []) or []:
-                self._delivered[str(call.key)].append(copy.deepcopy(m))
-        elif call.service == "dynamodb" and call.operation in ("GetItem", "PutItem"):
+            if self._keep_deliveries:
+                for m in parsed.get("Messages", []) or []:
+                    self._delivered[str(call.key)].append(copy.deepcopy(m))
+        elif self._keep_versions and call.service == "dynamodb" and call.operation in ("GetItem", "PutItem"):
             item = parsed.get("Item") if call.operation == "GetItem" else call.params.get("Item")
             if item and "version" in item and "N" in item["version"]:
                 hist = self._versions[str(call.key)]
@@ -214,8 +219,10 @@ class FaultInjector:
 
     # -- agents and models ------------------------------------------------------
 
-    def on_step(self, agent: str) -> None:
-        """Called by a runner before each step of ``agent``: crash (step-counted) and pause faults."""
+    def on_step(self, agent: str) -> float:
+        """Called by a runner before each step of ``agent``. Raises AgentCrash
+        for a (step-counted) crash; returns the seconds to pause the agent for
+        (0.0 for none): the runner decides how to pause it."""
         for s in self._firing({"crash"}, agent, "*", "*"):
             if _call_crash(s):
                 continue
@@ -223,10 +230,20 @@ class FaultInjector:
             if self.on_crash is not None:
                 self.on_crash(agent)
             raise AgentCrash(agent)
+        pause = 0.0
         for s in self._firing({"pause"}, agent, "*", "*"):
             secs = float(s.fault.params.get("seconds", 1.0))
             self.record("pause", agent, fault=s.name, agent=agent, seconds=secs)
-            self.sleep(secs)
+            pause += secs
+        return pause
+
+    def restart_delay(self, agent: str) -> float | None:
+        """Seconds after which a crashed ``agent`` comes back (None: never)."""
+        for s in self._states:
+            if s.fault.kind == "crash" and s.fault.target.matches(agent, "*", "*"):
+                r = s.fault.params.get("restart_after", 5.0)
+                return None if r is None else float(r)
+        return 5.0
 
     def clock_skew(self, agent: str) -> float:
         """Seconds by which ``agent``'s clock is off (sum of the skew faults aimed at it)."""

@@ -295,10 +295,31 @@ def _stamp(params: dict[str, Any], cid: str | None) -> None:
         attrs[MESSAGE_ID_ATTR] = {"DataType": "String", "StringValue": uuid.uuid4().hex}
 
 
+_loader_lock = threading.Lock()
+_loader: Any = None
+
+
+def _botocore_session() -> Any:
+    """A botocore session sharing one model loader with every other session the
+    harness makes: loading service models is the slow part of making a client
+    (~0.2 s each), and agents make many sessions."""
+    global _loader
+    import botocore.loaders
+    import botocore.session
+
+    with _loader_lock:
+        if _loader is None:
+            _loader = botocore.loaders.create_loader()
+    bs = botocore.session.get_session()
+    bs.register_component("data_loader", _loader)
+    return bs
+
+
 class InstrumentedSession(boto3.Session):
     """A boto3 Session whose clients (and resources) are instrumented."""
 
     def __init__(self, endpoints: Endpoints, instrumentation: Instrumentation, **kwargs: Any) -> None:
+        kwargs.setdefault("botocore_session", _botocore_session())
         super().__init__(**endpoints.session_kwargs(), **kwargs)
         self.endpoints = endpoints
         self.instrumentation = instrumentation
@@ -335,7 +356,7 @@ def plain_session(endpoints: Endpoints) -> boto3.Session:
 
 class _PlainSession(boto3.Session):
     def __init__(self, endpoints: Endpoints) -> None:
-        super().__init__(**endpoints.session_kwargs())
+        super().__init__(**endpoints.session_kwargs(), botocore_session=_botocore_session())
         self.endpoints = endpoints
 
     def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]

@@ -15,6 +15,7 @@ from harness.history.jsonl import iter_history, merge_files
 from harness.history.recorder import Recorder, wall_clock
 from harness.instrument.session import plain_session, session
 from harness.run import processes
+from harness.run.invariants import Invariant, all_terminal, no_double_effects
 
 
 class RunError(RuntimeError):
@@ -40,13 +41,6 @@ class RunConfig:
             raise RunError("--workers must be at least 1")
         if self.timeout <= 0:
             raise RunError("--timeout must be positive")
-
-
-@dataclass
-class Invariant:
-    name: str
-    holds: bool
-    detail: str
 
 
 @dataclass
@@ -164,8 +158,8 @@ def run(cfg: RunConfig, progress: Any = None) -> RunResult:
         audit_events=summary.get("audit_events", {}),
     )
     result.invariants = [
-        _all_terminal(result, len(states)),
-        _no_double_effects(history),
+        all_terminal(summary["requests"], states),
+        no_double_effects(iter_history(history)),
     ]
     (out / "summary.json").write_text(json.dumps(_summary_json(result), indent=2))
     return result
@@ -193,33 +187,6 @@ def _task_states(sess: Any, table: str) -> dict[str, str]:
         if "LastEvaluatedKey" not in page:
             return states
         kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _all_terminal(r: RunResult, seen: int) -> Invariant:
-    missing = r.submitted - seen
-    holds = not r.unfinished and missing == 0
-    detail = (
-        "all requests done or failed"
-        if holds
-        else (
-            f"{len(r.unfinished)} unfinished (e.g. {', '.join(r.unfinished[:3])}), {missing} never recorded"
-        )
-    )
-    return Invariant("every request reached a terminal state", holds, detail)
-
-
-def _no_double_effects(history: Path) -> Invariant:
-    counts: Counter[tuple[str, str]] = Counter()
-    for op in iter_history(history):
-        if op.type == "ok" and op.f.startswith("effect."):
-            counts[(op.f, str(op.key))] += 1
-    twice = [(f, k, n) for (f, k), n in counts.items() if n > 1]
-    detail = (
-        f"{sum(counts.values())} effects, each once"
-        if not twice
-        else f"{len(twice)} effects repeated, e.g. {twice[0][0]} {twice[0][1]} x{twice[0][2]}"
-    )
-    return Invariant("no effect was performed twice", not twice, detail)
 
 
 def _summary_json(r: RunResult) -> dict[str, Any]:
