@@ -1,0 +1,33 @@
+"""Repeated side effects: a declared effect performed more than once for the
+same logical operation (what idempotency keys exist to prevent)."""
+
+from __future__ import annotations
+
+from harness.audit.findings import Finding
+from harness.audit.world import AgentOutput, World
+
+
+class RepeatedEffectsAuditor:
+    """Reported once the run is over (a repeat may come after the output)."""
+
+    name = "effects"
+
+    def audit(self, out: AgentOutput, world: World) -> list[Finding]:
+        return []
+
+    def finish(self, world: World) -> list[Finding]:
+        found = []
+        for kind, key in world.effect_order:
+            ops = world.effects[(kind, key)]
+            if len(ops) > 1:
+                found.append(
+                    Finding(
+                        auditor=self.name,
+                        kind="repeated_effect",
+                        message=f"effect {kind} for {key!r} was performed {len(ops)} times",
+                        subject=key,
+                        witnesses=tuple(ops),
+                        details={"effect": kind, "times": len(ops)},
+                    )
+                )
+        return found
