@@ -18,10 +18,11 @@ from tests.conftest import build_system
 class LeakyWriter(WriteWorker):
     def handle(self, task: Any, ctx: Any) -> dict[str, Any]:
         out = super().handle(task, ctx)
-        paras = [
-            *out["paragraphs"],
-            f"Unverified rumour of a 900 percent jump [{task.task_id}/research/7-s7].",
-        ]
+        first = out["paragraphs"][0]
+        cut = first.index("[")
+        wrong = first[:cut].rstrip() + " and 999 percent " + first[cut:]
+        rumour = f"A rumour of a 900 percent jump [{task.task_id}/research/7-s7]."
+        paras = [wrong, *out["paragraphs"][1:], rumour]
         return {**out, "title": "Brief by ops@example.com", "paragraphs": paras}
 
 
