@@ -1,0 +1,163 @@
+"""One TracerProvider per run: in-memory spans for tests and reports, and an
+OTLP exporter when the standard ``OTEL_*`` environment variables ask for one.
+
+The provider is never installed globally, so runs (and tests) do not share
+spans. OTLP is used when ``OTEL_TRACES_EXPORTER`` names ``otlp``, or when an
+OTLP endpoint is set (``OTEL_EXPORTER_OTLP_ENDPOINT`` or
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) and ``OTEL_TRACES_EXPORTER`` is not
+``none``; ``OTEL_SDK_DISABLED=true`` turns it off. The protocol comes from
+``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`` or ``OTEL_EXPORTER_OTLP_PROTOCOL``
+(``http/protobuf`` by default, or ``grpc``); the exporter reads the rest
+(endpoint, headers, timeout) itself. The exporter is an optional package: when
+it is missing, a :class:`TracingWarning` says which one to install and the run
+goes on with in-memory spans.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import uuid
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Tracer
+
+from harness import __version__
+
+#: OTLP protocol -> (module of its span exporter, the pip package that ships it)
+OTLP_EXPORTERS: dict[str, tuple[str, str]] = {
+    "http/protobuf": (
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+        "opentelemetry-exporter-otlp-proto-http",
+    ),
+    "grpc": (
+        "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+        "opentelemetry-exporter-otlp-proto-grpc",
+    ),
+}
+
+
+class TracingWarning(UserWarning):
+    """Tracing could not be set up as the environment asked (the run goes on)."""
+
+
+def otlp_requested(env: Mapping[str, str]) -> bool:
+    """Whether the ``OTEL_*`` variables in ``env`` ask for OTLP trace export."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporters = {e.strip().lower() for e in env.get("OTEL_TRACES_EXPORTER", "").split(",") if e.strip()}
+    if "otlp" in exporters:
+        return True
+    if exporters and exporters <= {"none"}:
+        return False
+    return bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+
+
+def otlp_exporter_from_env(env: Mapping[str, str] | None = None) -> SpanExporter | None:
+    """The OTLP span exporter the environment asks for, or None (not asked for,
+    or its package is not installed: then a TracingWarning says so)."""
+    env = os.environ if env is None else env
+    if not otlp_requested(env):
+        return None
+    protocol = (
+        env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or "http/protobuf"
+    ).strip()
+    if protocol not in OTLP_EXPORTERS:
+        warnings.warn(
+            f"OTLP protocol {protocol!r} is not supported (use http/protobuf or grpc); traces are not exported",
+            TracingWarning,
+            stacklevel=2,
+        )
+        return None
+    module, package = OTLP_EXPORTERS[protocol]
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        warnings.warn(
+            f"the OTEL_* environment asks for OTLP trace export over {protocol}, but {package} is not "
+            f"installed; spans are kept in memory only (pip install {package})",
+            TracingWarning,
+            stacklevel=2,
+        )
+        return None
+    return mod.OTLPSpanExporter()
+
+
+class Tracing:
+    """The tracing of one run: a provider, its exporters, and the tracer the
+    harness's instrumentation uses (see :func:`harness.tracing.install`).
+
+    ``memory=True`` keeps every finished span (``spans()``); ``exporters`` adds
+    more; ``otlp=None`` follows the environment, True/False forces it.
+    """
+
+    def __init__(
+        self,
+        *,
+        service_name: str = "harness",
+        run_id: str | None = None,
+        memory: bool = True,
+        exporters: Sequence[SpanExporter] = (),
+        otlp: bool | None = None,
+        resource_attributes: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if env is None else env
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        attrs: dict[str, Any] = {
+            "service.name": env.get("OTEL_SERVICE_NAME") or service_name,
+            "harness.run_id": self.run_id,
+        }
+        attrs.update(resource_attributes or {})
+        self.provider = TracerProvider(resource=Resource.create(attrs))
+        self.memory: InMemorySpanExporter | None = None
+        if memory:
+            self.memory = InMemorySpanExporter()
+            self.provider.add_span_processor(SimpleSpanProcessor(self.memory))
+        for exporter in exporters:
+            self.provider.add_span_processor(SimpleSpanProcessor(exporter))
+        self.otlp: SpanExporter | None = None
+        if otlp is not False:
+            self.otlp = otlp_exporter_from_env(
+                env if otlp is None else {**env, "OTEL_TRACES_EXPORTER": "otlp"}
+            )
+            if self.otlp is not None:
+                self.provider.add_span_processor(BatchSpanProcessor(self.otlp))
+        self.tracer: Tracer = self.provider.get_tracer("harness", __version__)
+        from harness.tracing.flow import ContextFlow
+
+        self.flow = ContextFlow(self.tracer)
+
+    def spans(self) -> tuple[ReadableSpan, ...]:
+        """Every finished span so far (needs ``memory=True``)."""
+        if self.memory is None:
+            raise RuntimeError("this Tracing keeps no spans in memory (memory=False)")
+        return tuple(self.memory.get_finished_spans())
+
+    def clear(self) -> None:
+        if self.memory is not None:
+            self.memory.clear()
+
+    def force_flush(self, timeout_ms: int = 30_000) -> bool:
+        return self.provider.force_flush(timeout_ms)
+
+    def shutdown(self) -> None:
+        self.flow.close()
+        self.provider.shutdown()
+
+    def __enter__(self) -> Tracing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+
+__all__ = ["OTLP_EXPORTERS", "Tracing", "TracingWarning", "otlp_exporter_from_env", "otlp_requested"]
