@@ -82,7 +82,8 @@ def search(
     opof = [-1] * size
     inp: list[Any] = [None] * size
     out: list[Any] = [None] * size
-    bit = [0] * size
+    bit = [0] * size  # the op's bit in the set of all ops
+    ubit = [0] * size  # for an op of unknown outcome, its bit among those ops
     unknown = [False] * size  # outcome unknown: any step result is acceptable
     finite = [False] * size  # has a return: must be linearized
     ro = [False] * size
@@ -96,6 +97,7 @@ def search(
         else:
             ret_node[i] = pos
     remaining = 0
+    n_unknown = 0
     for i, o in enumerate(ops):
         c = call_node[i]
         match[c] = ret_node[i]
@@ -106,6 +108,9 @@ def search(
         if o.ret is not None:
             finite[c] = True
             remaining += 1
+        else:
+            ubit[c] = 1 << n_unknown
+            n_unknown += 1
         if read_only is not None and o.output is not UNKNOWN and o.ret is not None:
             ro[c] = bool(read_only(o.input, o.output))
         cls[c] = 0 if ro[c] else (1 if o.ret is not None else 2)
@@ -115,11 +120,19 @@ def search(
     placed = [False] * size
 
     state = init
-    lin = 0
+    lin = 0  # every op placed so far
+    kn = 0  # ops of known outcome placed (original bits)
+    un = 0  # ops of unknown outcome placed (their own bits)
     calls: list[tuple[int, Any]] = []
     fast = equal is None
+    subsume = n_unknown > 0
+    # Memo of explored (placed ops, state). With ops of unknown outcome, a
+    # configuration is also covered by one with the same known ops and state
+    # and a subset of its unknown ops (those may always be left out), so the
+    # memo maps (known ops, state) to the unknown subsets explored.
     cache: set[tuple[int, Any]] = set()
     cache_add = cache.add
+    ucache: dict[tuple[int, Any], list[int]] = {}
     slow_cache: dict[int, list[Any]] = {}
     best: tuple[int, ...] = ()
     best_len = -1
@@ -155,7 +168,26 @@ def search(
                     best_state = state
             else:
                 nl = lin | bit[e]
-                if fast:
+                if subsume and fast:
+                    if finite[e]:
+                        k = (kn | bit[e], ns)
+                        nu = un
+                    else:
+                        k = (kn, ns)
+                        nu = un | ubit[e]
+                    seen_u = ucache.get(k)
+                    if seen_u is None:
+                        ucache[k] = [nu]
+                        new = True
+                    else:
+                        new = True
+                        for u in seen_u:
+                            if not (u & ~nu):
+                                new = False
+                                break
+                        if new:
+                            seen_u.append(nu)
+                elif fast:
                     k = (nl, ns)
                     new = k not in cache
                     if new:
@@ -169,6 +201,10 @@ def search(
                     calls.append((e, state))
                     state = ns
                     lin = nl
+                    if finite[e]:
+                        kn |= bit[e]
+                    else:
+                        un |= ubit[e]
                     placed[e] = True
                     # lift the call and its return out of the list
                     p = prv[e]
@@ -183,7 +219,7 @@ def search(
                         remaining -= 1
                         if remaining == 0:
                             lin_ops = tuple(opof[c] for c, _ in calls)
-                            return SearchResult(True, lin_ops, None, state, len(cache), lin_ops)
+                            return SearchResult(True, lin_ops, None, state, len(cache) + len(ucache), lin_ops)
                     phase = 0
                     e = nxt[0]
                     continue
@@ -206,12 +242,18 @@ def search(
         if budget == 0:
             budget = 2048
             if deadline is not None and time.monotonic() > deadline:
-                return SearchResult(None, best, best_blocked, best_state, len(cache))
+                return SearchResult(None, best, best_blocked, best_state, len(cache) + len(ucache))
         while True:
             if not calls:
-                return SearchResult(False, best, best_blocked, best_state, len(cache) + len(slow_cache))
+                return SearchResult(
+                    False, best, best_blocked, best_state, len(cache) + len(slow_cache) + len(ucache)
+                )
             e, state = calls.pop()
             lin ^= bit[e]
+            if finite[e]:
+                kn ^= bit[e]
+            else:
+                un ^= ubit[e]
             placed[e] = False
             r = match[e]
             nxt[prv[r]] = r

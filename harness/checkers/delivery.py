@@ -62,6 +62,7 @@ class DeliveryChecker:
         self.log = AnomalyLog(max_anomalies)
         self.messages: dict[Any, list[Any]] = {}
         self.by_sqs_id: dict[Any, Any] = {}  # sqs_id -> logical id, when they differ
+        self._queues: dict[Any, Any] = {}
         self.sends = self.receives = self.deletes = 0
 
     def handler(self, f: str) -> Handler | None:
@@ -71,6 +72,8 @@ class DeliveryChecker:
     def _record(self, mid: Any, queue: Any) -> list[Any]:
         rec = self.messages.get(mid)
         if rec is None:
+            queue = hashable(queue)
+            queue = self._queues.setdefault(queue, queue)  # one copy of each queue name
             rec = self.messages[mid] = [_UNSENT, -1, 0, -1, -1, queue]
         return rec
 

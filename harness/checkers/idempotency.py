@@ -15,7 +15,7 @@ that it did not, ``info`` (or no completion) that it may have. Per
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from harness.checkers import conventions as c
@@ -25,7 +25,9 @@ from harness.history.model import INFO, INVOKE, OK, Op
 
 NAME = "idempotency"
 
-# per (kind, id): [ok count, unknown count, first ok index, second ok index, last unknown index]
+# Per (kind, id) the common case, one ok and nothing else, is stored as the
+# index of that ok (an int); anything else as a list
+# [ok count, unknown count, first ok index, second ok index, last unknown index].
 _OKS, _UNKNOWN, _FIRST, _SECOND, _LAST_UNKNOWN = range(5)
 
 
@@ -46,7 +48,7 @@ class IdempotencyChecker:
         self.expected = None if expected is None else {hashable(e) for e in expected}
         self.per_kind = per_kind
         self.log = AnomalyLog(max_anomalies)
-        self.effects: dict[tuple[str, Any], list[int]] = {}
+        self.effects: dict[str, dict[Any, int | list[int]]] = {}  # kind -> id -> record
         self.attempts = 0
 
     def handler(self, f: str) -> Handler | None:
@@ -59,10 +61,18 @@ class IdempotencyChecker:
             return
         if t != OK and t != INFO:
             return
-        k = (op.f if self.per_kind else "", hashable(op.key))
-        rec = self.effects.get(k)
+        per = self.effects.get(op.f if self.per_kind else "")
+        if per is None:
+            per = self.effects[op.f if self.per_kind else ""] = {}
+        key = hashable(op.key)
+        rec = per.get(key)
         if rec is None:
-            rec = self.effects[k] = [0, 0, -1, -1, -1]
+            if t == OK:
+                per[key] = op.index
+                return
+            rec = per[key] = [0, 0, -1, -1, -1]
+        elif type(rec) is int:
+            rec = per[key] = [1, 0, rec, -1, -1]
         if t == OK:
             rec[_OKS] += 1
             if rec[_OKS] == 1:
@@ -73,10 +83,15 @@ class IdempotencyChecker:
             rec[_UNKNOWN] += 1
             rec[_LAST_UNKNOWN] = op.index
 
+    def _records(self) -> Iterator[tuple[str, Any, list[int]]]:
+        for f, per in self.effects.items():
+            for key, rec in per.items():
+                yield f, key, ([1, 0, rec, -1, -1] if type(rec) is int else rec)
+
     def finish(self) -> Verdict:
         unknown = False
         duplicates = 0
-        for (f, key), (oks, unk, first, second, last_unk) in self.effects.items():
+        for f, key, (oks, unk, first, second, last_unk) in self._records():
             if oks >= 2:
                 duplicates += 1
                 self.log.add(
@@ -103,7 +118,7 @@ class IdempotencyChecker:
         missing = 0
         if self.expected is not None:
             seen: dict[Any, tuple[int, int]] = {}
-            for (_, key), rec in self.effects.items():
+            for _, key, rec in self._records():
                 o, u = seen.get(key, (0, 0))
                 seen[key] = (o + rec[_OKS], u + rec[_UNKNOWN])
             for key in sorted(self.expected, key=repr):
@@ -123,7 +138,7 @@ class IdempotencyChecker:
                     )
                 )
         stats = {
-            "logical_operations": len(self.effects),
+            "logical_operations": sum(len(per) for per in self.effects.values()),
             "attempts": self.attempts,
             "duplicated": duplicates,
             "missing": missing,

@@ -72,6 +72,7 @@ class OrderingChecker:
             Any, tuple[tuple[Any, Any], int, int, int]
         ] = {}  # mid -> (group, ordinal, pre, send idx)
         self.tasks: dict[Any, Any] = {}  # task -> state, or frozenset of possible states
+        self._names: dict[Any, Any] = {}
         self.fifo_messages = 0
         self.transitions = 0
 
@@ -165,6 +166,7 @@ class OrderingChecker:
         frm, to = hashable(v.get(c.FROM)), hashable(v.get(c.TO))
         if frm is None or to is None:
             return
+        to = self._names.setdefault(to, to)  # one copy of each state name
         self.transitions += 1
         task = hashable(op.key)
         cur = self.tasks.get(task, self.initial_state)
