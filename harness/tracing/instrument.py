@@ -99,7 +99,10 @@ class CallTracer:
         pending: _Pending | None = getattr(self._local, "pending", None)
         self._local.pending = None
         if pending is not None and pending.matches(call.params):
-            pending.span.set_attribute(sc.PROCESS, call.process)
+            # The stamper saw one message; the call shows the whole request.
+            name, attrs = sc.call_name_and_attributes(call.service, call.operation, call.params)
+            pending.span.update_name(name)
+            pending.span.set_attributes(attrs)
             call.meta[_SPAN] = pending.span
             return
         if pending is not None:
