@@ -7,6 +7,21 @@ pending call whose step the model accepts; it backtracks when it reaches a
 return entry (that operation can no longer be placed). A cache of
 (linearized set, state) pairs already explored prunes revisits. The set is a
 Python int used as a bitset; the list lives in flat integer arrays.
+
+On top of Porcupine's search, each rule sound on its own (and checked against
+brute force by the property tests):
+
+- order of candidates: legal read-only operations first, then the others with
+  a known outcome, then those of unknown outcome (often never needed);
+- a legal read-only operation is placed without branching: any linearization
+  can be rearranged to place it now;
+- a pending read-only operation that the model says can never become legal
+  (``possible``) ends the branch;
+- identical operations (same input and output) whose intervals are ordered
+  are linearized in that order (no permutations of interchangeable ops);
+- a configuration whose unknown-outcome operations are a superset of an
+  explored one with the same known operations and state is skipped: operations
+  of unknown outcome can always be left out.
 """
 
 from __future__ import annotations
