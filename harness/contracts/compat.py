@@ -106,11 +106,19 @@ def render(path: Path) -> str:
 
 
 def breaking_changes(
-    writer: Doc, reader: Doc, direction: Direction, labels: tuple[str, str] | None = None
+    writer: Doc,
+    reader: Doc,
+    direction: Direction,
+    labels: tuple[str, str] | None = None,
+    renames: bool = True,
 ) -> list[Change]:
     """Every reason an instance of ``writer`` may be invalid under ``reader``.
-    ``labels`` name the writer and the reader in messages (default: old/new)."""
-    return _Comparer(writer, reader, direction, labels).covers(writer.root, reader.root, ())
+    ``labels`` name the writer and the reader in messages (default: old/new);
+    ``renames`` pairs a lost required field with a gained one of the same
+    schema and reports a rename (right for two versions of one schema)."""
+    c = _Comparer(writer, reader, direction, labels)
+    c.renames = renames
+    return c.covers(writer.root, reader.root, ())
 
 
 class _Comparer:
@@ -120,6 +128,7 @@ class _Comparer:
         self.w, self.r, self.dir = writer, reader, direction
         self.W, self.R = labels or (("old", "new") if direction == "backward" else ("new", "old"))
         self.active: set[tuple[str, str]] = set()
+        self.renames = True
 
     def change(self, situation: str, path: Path, message: str, w: Any = None, r: Any = None) -> Change:
         kind = KINDS[situation][0 if self.dir == "backward" else 1]
@@ -341,6 +350,8 @@ class _Comparer:
         """Required fields of the reader that the writer lacks, each paired with
         a field only the writer has, of the same schema: a rename."""
         out: dict[str, str] = {}
+        if not self.renames:
+            return out
         spare = [q for q in b.props if q not in c.props]
         for p in sorted(c.required - b.required):
             if p in b.props or p not in c.props:

@@ -113,7 +113,8 @@ def _types(v: str | Sequence[str]) -> list[str]:
 def check_consumer(provider: Doc, consumer: Consumer) -> list[Change]:
     """What in the provider's contract can break this consumer (empty: nothing)."""
     need = Doc(consumer.schema(), f"consumer {consumer.agent}")
-    return breaking_changes(provider, need, "forward", labels=("provider's", f"{consumer.agent}'s"))
+    labels = ("provider's", f"{consumer.agent}'s")
+    return breaking_changes(provider, need, "forward", labels=labels, renames=False)
 
 
 def load_consumers(data: Mapping[str, Any], name: str) -> list[Consumer]:

@@ -102,7 +102,7 @@ class Doc:
         self.legacy = self.draft <= 7
         cls = validator_for(schema, default=Draft202012Validator)
         try:
-            cls.check_schema(schema)
+            _check_schema(cls, schema)
         except SchemaError as e:
             where = "/".join(str(p) for p in e.absolute_path) or "(root)"
             raise ContractError(
@@ -215,6 +215,20 @@ class Doc:
             v = self._cls(_rebase(node), registry=self._registry)
             self._validators[key] = v
         return bool(v.is_valid(value))
+
+
+_CHECKED: dict[str, None] = {}
+
+
+def _check_schema(cls: Any, schema: Any) -> None:
+    """``cls.check_schema``, remembered: meta-validation is slow (tens of ms)."""
+    key = json.dumps(schema, sort_keys=True, default=str)
+    if key in _CHECKED:
+        return
+    cls.check_schema(schema)
+    if len(_CHECKED) > 4096:
+        _CHECKED.clear()
+    _CHECKED[key] = None
 
 
 def _rebase(node: Any) -> Any:
