@@ -43,7 +43,7 @@ thead th{position:sticky;top:0}.tablebox{max-height:360px;overflow:auto;max-widt
 #js-status{color:var(--mute);font-size:12px;margin-left:10px}
 """
 
-JS = """
+JS = r"""
 (function(){
   var byOp = new Map();
   document.querySelectorAll('#timeline [data-ops]').forEach(function(el){
@@ -171,6 +171,18 @@ def render(m: ReportModel) -> str:
         )
     )
     faults = _fault_rows(m)
+    anomalies_html = (
+        '<div class="tablebox"><table><thead><tr><th>checker</th><th>severity</th><th>kind</th><th>key</th>'
+        f"<th>what</th><th>ops</th></tr></thead><tbody>{anomaly_rows}</tbody></table></div>"
+        if anomaly_rows
+        else '<p class="none">none</p>'
+    )
+    faults_html = (
+        "<table><thead><tr><th>fault</th><th>target</th><th>at (ms)</th><th>lasting (ms)</th><th>ops</th></tr>"
+        f"</thead><tbody>{faults}</tbody></table>"
+        if faults
+        else '<p class="none">none injected</p>'
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -197,16 +209,18 @@ def render(m: ReportModel) -> str:
 <div id="timeline" class="scroll">{svg.timeline(m)}</div></section>
 
 <section id="anomalies"><h2>Anomalies <span class="facts">click one to highlight its witnessing operations</span></h2>
-{("<table><thead><tr><th>checker</th><th>severity</th><th>kind</th><th>key</th><th>what</th><th>ops</th></tr></thead><tbody>" + anomaly_rows + "</tbody></table>") if anomaly_rows else '<p class="none">none</p>'}
+{anomalies_html}
 </section>
 
 <section id="faults"><h2>Injected faults</h2>
-{("<table><thead><tr><th>fault</th><th>target</th><th>at (ms)</th><th>lasting (ms)</th><th>ops</th></tr></thead><tbody>" + faults + "</tbody></table>") if faults else '<p class="none">none injected</p>'}
+{faults_html}
 </section>
 
 <section id="charts"><h2>Per agent</h2><div class="charts">
-<div id="latency-chart"><h3>AWS call latency</h3>{svg.latency_chart(m.agents)}</div>
-<div id="token-chart"><h3>Model tokens</h3>{svg.token_chart(m.agents)}</div>
+<div id="latency-chart"><h3>AWS call latency</h3>
+<div class="legend"><span><i style="background:#0969da"></i>median</span><span><i style="background:#54aeff"></i>to 95th percentile</span><span><i style="background:#cfe5ff"></i>to slowest</span></div>{svg.latency_chart(m.agents)}</div>
+<div id="token-chart"><h3>Model tokens</h3>
+<div class="legend"><span><i style="background:#8250df"></i>input</span><span><i style="background:#bf8700"></i>output</span></div>{svg.token_chart(m.agents)}</div>
 </div></section>
 </main>
 <script>{JS}</script>

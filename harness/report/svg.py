@@ -88,7 +88,7 @@ def _bars(
     top = max((sum(v for v, _, _ in segs) for _, segs, _ in rows), default=0) or 1
     height = row_h * len(rows) + 24
     out = [
-        f'<svg id="{svg_id}" width="{label_w + plot_w + 170}" height="{height}" '
+        f'<svg id="{svg_id}" width="{label_w + plot_w + 400}" height="{height}" '
         f'role="img" aria-label="{_a(label)}">'
     ]
     for i, (name, segs, caption) in enumerate(rows):
