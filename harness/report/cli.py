@@ -55,23 +55,11 @@ def main(argv: list[str]) -> int:
         print(f"harness report: error: cannot write {out}: {e.strerror}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not args.quiet:
-        _print_table(verdicts)
+        from harness.report.console import print_verdicts
+
+        print_verdicts(verdicts)
     print(out)
     return EXIT_OK
-
-
-def _print_table(verdicts: list) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(width=None if sys.stdout.isatty() else 110)
-    t = Table(title="verdicts")
-    for col in ("checker", "verdict", "violations", "warnings"):
-        t.add_column(col, justify="right" if col in ("violations", "warnings") else "left")
-    for v in verdicts:
-        mark = "[green]pass" if v.valid is True else "[red]FAIL" if v.valid is False else "[yellow]unknown"
-        t.add_row(v.checker, mark, str(len(v.violations)), str(len(v.warnings)))
-    console.print(t)
 
 
 if __name__ == "__main__":
