@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import settings
-from harness.backends._install import dynamodb_local, localstack_python
+from harness.backends._install import dynamodb_local, localstack_python, localstack_static
 from harness.backends._proc import Server, free_port, http_ok, port_in_use, stop_all
 from harness.backends._tools import find_java
 from harness.backends.embedded import BackendError
@@ -68,11 +68,18 @@ def _localstack_env(port: int, work: Path) -> dict[str, str]:
         DISABLE_EVENTS="1",
         SQS_ENDPOINT_STRATEGY="path",
         TMPDIR=str(work / "tmp"),
+        XDG_CACHE_HOME=str(work / "cache"),  # the plugin index LocalStack writes at every start
+        SERVICES=",".join(LOCALSTACK_SERVICES),
+        EAGER_SERVICE_LOADING="1",
     )
     return env
 
 
-def _start_localstack(python: Path, work: Path) -> tuple[Server, str]:
+def _start_localstack(python: Path, static: Path, work: Path) -> tuple[Server, str]:
+    libs = work / "fs" / "usr" / "lib" / "localstack"
+    if not libs.exists():
+        libs.parent.mkdir(parents=True, exist_ok=True)
+        libs.symlink_to(static, target_is_directory=True)
     port = free_port()
     cmd = [str(python), "-m", "localstack.runtime.main"]
     server = Server("LocalStack", cmd, _localstack_env(port, work), work / "localstack.log", work)
@@ -149,12 +156,13 @@ def localstack(*, startup_timeout: float = 120.0) -> Iterator[Endpoints]:
     t0 = time.monotonic()
     java = find_java()
     python = localstack_python()
+    static = localstack_static(python)
     ddb_home = dynamodb_local()
     t_ready = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="harness-localstack."))
     servers: list[Server] = []
     try:
-        start_ls: Starter = lambda: _start_localstack(python, work)  # noqa: E731
+        start_ls: Starter = lambda: _start_localstack(python, static, work)  # noqa: E731
         start_ddb: Starter = lambda: _start_dynamodb(java, ddb_home, work)  # noqa: E731
         # Both start at once; each is then awaited (and moved if its port was taken).
         first_ls, first_ddb = start_ls(), start_ddb()

@@ -1,0 +1,51 @@
+"""One-line errors when what the LocalStack backend needs is missing (no LocalStack started)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.backends import BackendError, _install, _tools, localstack
+
+
+def _one_line(e: pytest.ExceptionInfo[BackendError]) -> str:
+    msg = str(e.value)
+    assert "\n" not in msg
+    return msg
+
+
+def test_missing_python_313_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_tools, "_python_candidates", lambda: ["/nonexistent/python3.13"])
+    with pytest.raises(BackendError) as e:
+        _tools.find_python313()
+    assert "Python 3.13" in _one_line(e)
+
+
+def test_missing_java_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_tools.shutil, "which", lambda name: None)
+    with pytest.raises(BackendError) as e, localstack():
+        pass
+    assert "Java" in _one_line(e)
+
+
+def test_missing_npm_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    monkeypatch.setattr(_tools.shutil, "which", lambda name: None)
+    with pytest.raises(BackendError) as e:
+        _install.dynamodb_local(tmp_path)  # type: ignore[arg-type]
+    assert "npm" in _one_line(e)
+
+
+def test_a_failed_install_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    # A requirement pip rejects before it reaches any index.
+    monkeypatch.setattr(_install, "LOCALSTACK_PINS", ("not a requirement ==",))
+    with pytest.raises(BackendError) as e:
+        _install.localstack_python(tmp_path)  # type: ignore[arg-type]
+    msg = _one_line(e)
+    assert msg.startswith("installing LocalStack failed") and "log:" in msg
+    assert not (tmp_path / "localstack-venv").exists()  # type: ignore[operator]
+
+
+def test_the_cache_lives_in_the_project_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HARNESS_CACHE_DIR", raising=False)
+    assert _install.cache_dir().name == ".cache"
+    monkeypatch.setenv("HARNESS_CACHE_DIR", "/tmp/elsewhere")
+    assert str(_install.cache_dir()) == "/tmp/elsewhere"
