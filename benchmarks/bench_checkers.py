@@ -126,6 +126,11 @@ def check_pass(path: Path) -> tuple[float, list[Any]]:
 
 
 def _peak_rss_mb() -> float:
+    # VmHWM belongs to this process image (ru_maxrss would include the parent's, from before exec)
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
