@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.backends import BackendError, _install, _tools, localstack
@@ -27,21 +29,32 @@ def test_missing_java_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Java" in _one_line(e)
 
 
-def test_missing_npm_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+def test_missing_npm_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(_tools.shutil, "which", lambda name: None)
     with pytest.raises(BackendError) as e:
-        _install.dynamodb_local(tmp_path)  # type: ignore[arg-type]
+        _install.dynamodb_local(tmp_path)
     assert "npm" in _one_line(e)
 
 
-def test_a_failed_install_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
-    # A requirement pip rejects before it reaches any index.
-    monkeypatch.setattr(_install, "LOCALSTACK_PINS", ("not a requirement ==",))
+_OFFLINE_PYTHON = """#!/bin/sh
+# Creates a "virtualenv" holding itself; as its pip, fails as pip does offline.
+if [ "$2" = venv ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python" && exit 0; fi
+echo "ERROR: Could not find a version that satisfies the requirement localstack-core" >&2
+exit 1
+"""
+
+
+def test_a_failed_install_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake = tmp_path / "python3.13"
+    fake.write_text(_OFFLINE_PYTHON)
+    fake.chmod(0o755)
+    monkeypatch.setattr(_install, "find_python313", lambda: str(fake))
     with pytest.raises(BackendError) as e:
-        _install.localstack_python(tmp_path)  # type: ignore[arg-type]
+        _install.localstack_python(tmp_path / "cache")
     msg = _one_line(e)
-    assert msg.startswith("installing LocalStack failed") and "log:" in msg
-    assert not (tmp_path / "localstack-venv").exists()  # type: ignore[operator]
+    assert msg.startswith("installing LocalStack failed (no network?): ERROR: Could not find")
+    assert "log:" in msg
+    assert not (tmp_path / "cache" / "localstack-venv").exists()
 
 
 def test_the_cache_lives_in_the_project_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
