@@ -3,7 +3,12 @@ the audit queue) or after the fact (from a history), and emit findings.
 
 Findings are operations in the history (``f = "audit.finding"``);
 :func:`check_findings` fails a run on any finding of severity ``error``.
+
+Importing this package does not import boto3: :class:`LiveAudit` (which reads
+the task store) and :mod:`harness.audit.bedrock` load on first use.
 """
+
+from typing import Any
 
 from harness.audit.auditors import (
     Auditor,
@@ -36,7 +41,6 @@ from harness.audit.judge import (
     JudgeRequest,
     ScriptedJudge,
 )
-from harness.audit.live import LiveAudit
 from harness.audit.run import audit_file, audit_history, finding_ops
 from harness.audit.world import AgentOutput, Source, World
 
@@ -75,3 +79,11 @@ __all__ = [
     "findings_in",
     "record_finding",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LiveAudit":
+        from harness.audit.live import LiveAudit
+
+        return LiveAudit
+    raise AttributeError(f"module 'harness.audit' has no attribute {name!r}")

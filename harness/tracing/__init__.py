@@ -13,7 +13,7 @@ messages, and assertions over the spans.
 from harness.tracing.assertions import SpanQuery, TraceAssertionError, spans, trace_problems
 from harness.tracing.instrument import CallTracer, TracedAgent, TracedModel, install
 from harness.tracing.propagation import extract, inject
-from harness.tracing.setup import Tracing, TracingWarning, otlp_exporter_from_env
+from harness.tracing.setup import Tracing, TracingWarning, otlp_exporter_from_env, tracing_from_env
 
 __all__ = [
     "CallTracer",
@@ -29,4 +29,5 @@ __all__ = [
     "otlp_exporter_from_env",
     "spans",
     "trace_problems",
+    "tracing_from_env",
 ]

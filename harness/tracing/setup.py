@@ -160,4 +160,27 @@ class Tracing:
         self.shutdown()
 
 
-__all__ = ["OTLP_EXPORTERS", "Tracing", "TracingWarning", "otlp_exporter_from_env", "otlp_requested"]
+def tracing_from_env(
+    service_name: str, *, run_id: str | None = None, env: Mapping[str, str] | None = None
+) -> Tracing | None:
+    """For an agent process: a Tracing that exports over OTLP (nothing kept in
+    memory) when the ``OTEL_*`` variables ask for it and the exporter is
+    installed; None otherwise (a TracingWarning says why when asked but missing)."""
+    env = os.environ if env is None else env
+    if not otlp_requested(env):
+        return None
+    tracing = Tracing(service_name=service_name, run_id=run_id, memory=False, env=env)
+    if tracing.otlp is None:
+        tracing.shutdown()
+        return None
+    return tracing
+
+
+__all__ = [
+    "OTLP_EXPORTERS",
+    "Tracing",
+    "TracingWarning",
+    "otlp_exporter_from_env",
+    "otlp_requested",
+    "tracing_from_env",
+]

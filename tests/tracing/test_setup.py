@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from harness.tracing import Tracing, TracingWarning, otlp_exporter_from_env
+from harness.tracing import Tracing, TracingWarning, otlp_exporter_from_env, tracing_from_env
 from harness.tracing.setup import otlp_requested
 
 
@@ -104,3 +104,17 @@ def test_each_run_has_its_own_provider() -> None:
     assert a.spans()[0].resource.attributes["harness.run_id"] == "run-a"
     a.shutdown()
     b.shutdown()
+
+
+def test_tracing_from_env_for_agent_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert tracing_from_env("worker-1", env={}) is None
+    _without_exporter_packages(monkeypatch)
+    with pytest.warns(TracingWarning):
+        assert tracing_from_env("worker-1", env={"OTEL_TRACES_EXPORTER": "otlp"}) is None
+    monkeypatch.undo()
+    mod = types.ModuleType("opentelemetry.exporter.otlp.proto.http.trace_exporter")
+    mod.OTLPSpanExporter = _FakeExporter  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    t = tracing_from_env("worker-1", run_id="r1", env={"OTEL_TRACES_EXPORTER": "otlp"})
+    assert t is not None and t.memory is None and isinstance(t.otlp, _FakeExporter)
+    t.shutdown()
