@@ -85,7 +85,12 @@ LINKS: dict[str, dict[str, Link]] = {
     "result": {"output": Link("{capability}_output", when={"status": "ok"})},
 }
 
+#: Each role, and where its inputs come from (write's facts are research's; review's draft is write's output).
 ROLES: dict[str, Role] = {
-    cap: Role(cap, f"{cap}_input", f"{cap}_output", f"reference_system.workers:{cls}")
-    for cap, cls in (("research", "ResearchWorker"), ("write", "WriteWorker"), ("review", "ReviewWorker"))
+    cap: Role(cap, f"{cap}_input", f"{cap}_output", f"reference_system.workers:{cls}", upstream)
+    for cap, cls, upstream in (
+        ("research", "ResearchWorker", {}),
+        ("write", "WriteWorker", {"facts": ("research", "facts")}),
+        ("review", "ReviewWorker", {"draft": ("write", None)}),
+    )
 }

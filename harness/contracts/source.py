@@ -43,6 +43,16 @@ class Role:
     input: str
     output: str
     incumbent: str
+    #: input field -> (capability whose output it is, the key it has there; None: the whole output)
+    upstream: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
+
+    def context(self, inputs: Mapping[str, Any]) -> list[tuple[str, Any]]:
+        """The upstream outputs (capability, output) that ``inputs`` were built from."""
+        out = []
+        for name, (cap, key) in self.upstream.items():
+            if name in inputs:
+                out.append((cap, inputs[name] if key is None else {key: inputs[name]}))
+        return out
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,144 @@
+"""Running a worker in-process, without AWS: the scripted model, an
+idempotency store and a recorder, as a :class:`WorkerLoop` would give it
+(no queues: the subtask is handed over).
+
+The gate delivers the same subtask to the incumbent and the candidate, and
+may deliver it twice (at-least-once), then compares what they did.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.history.recorder import Recorder
+from harness.instrument.effects import Effects
+from reference_system.llm import ScriptedModel
+from reference_system.messages import SubtaskMessage
+from reference_system.workers import (
+    BudgetExceeded,
+    PermanentFailure,
+    Worker,
+    WorkerContext,
+)
+
+OK, FAILED, CRASHED = "ok", "failed", "crashed"
+
+
+@dataclass
+class Outcome:
+    """What one delivery of a subtask to a worker came to."""
+
+    status: str  # ok | failed (a declared failure) | crashed (anything else)
+    output: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    tokens: int = 0
+    effects: list[tuple[str, str]] = field(default_factory=list)  # (kind, key) performed
+    model_calls: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "output": self.output,
+            "reason": self.reason,
+            "tokens": self.tokens,
+            "effects": [list(e) for e in self.effects],
+            "model_calls": self.model_calls,
+        }
+
+
+class MemoryIdempotency:
+    """``ctx.effects`` for a worker run by the gate: each side effect happens
+    at most once per (kind, key) across deliveries, as the reference system's
+    IdempotentEffects guarantees with a DynamoDB table, kept in memory so the
+    gate needs no AWS. A worker reaches it only through ``perform``."""
+
+    def __init__(self, claimed: set[str], effects: Effects) -> None:
+        self._claimed = claimed
+        self.recorder = effects
+
+    def perform(self, kind: str, key: str, value: Any = None) -> bool:
+        full = f"{kind}:{key}"
+        if full in self._claimed:
+            return False
+        self._claimed.add(full)
+        self.recorder.perform(kind, key, value=value)
+        return True
+
+
+IdempotencyFactory = Callable[[Effects], Any]
+
+
+def idempotency_store() -> IdempotencyFactory:
+    """A fresh store; every sandbox made with it shares its claims."""
+    claimed: set[str] = set()
+    return lambda effects: MemoryIdempotency(claimed, effects)
+
+
+class Sandbox:
+    """One worker with its own model, an idempotency store and a (shared) recorder."""
+
+    def __init__(
+        self, worker: Worker, agent: str, recorder: Recorder, idempotency: IdempotencyFactory, seed: int = 0
+    ) -> None:
+        self.worker = worker
+        self.agent = agent
+        self.recorder = recorder
+        self.model = ScriptedModel(seed=seed)
+        self.effects = Effects(recorder, agent, process=agent)
+        self.idem = idempotency(self.effects)
+
+    def deliver(self, task: SubtaskMessage, context: Sequence[tuple[str, Any]] = ()) -> Outcome:
+        """Hand ``task`` to the worker. ``context`` lists upstream outputs
+        (capability, output) the inputs came from, recorded first so auditors
+        reading the history know them."""
+        for cap, output in context:
+            upstream = Effects(self.recorder, f"{cap}-upstream", process=f"{cap}-upstream")
+            value = {"task_id": task.task_id, "capability": cap, "status": "ok", "output": output}
+            upstream.note("agent.output", f"{task.task_id}/{cap}/upstream", value)
+        # One process per delivery: auditors delimit an attempt by its process.
+        self.effects.process = f"{self.agent}/{task.subtask_id}"
+        start = len(self.recorder.ops)
+        ctx = WorkerContext(self.agent, self.model, self.idem, self.effects, task)
+        try:
+            raw = self.worker.handle(task, ctx)
+            output, problem = _as_json_object(raw)
+            out = Outcome(OK, output) if problem is None else Outcome(CRASHED, reason=problem)
+        except (BudgetExceeded, PermanentFailure) as e:
+            out = Outcome(FAILED, reason=str(e))
+        except Exception as e:  # the gate judges it: a worker must not crash on a valid input
+            out = Outcome(CRASHED, reason=f"{type(e).__name__}: {e}")
+        out.tokens = ctx.tokens_used
+        ops = self.recorder.ops[start:]
+        out.effects = [
+            (o.f.removeprefix("effect."), str(o.key))
+            for o in ops
+            if o.type == "ok" and o.f.startswith("effect.")
+        ]
+        out.model_calls = sum(1 for o in ops if o.type == "ok" and o.f == "model.complete")
+        self.effects.note(
+            "agent.output",
+            task.subtask_id,
+            {
+                "task_id": task.task_id,
+                "capability": task.capability,
+                "status": "ok" if out.status == OK else "failed",
+                "output": out.output,
+                "reason": out.reason,
+                "tokens_used": out.tokens,
+                "budget": task.token_budget,
+                "inputs": task.inputs,
+            },
+        )
+        return out
+
+
+def _as_json_object(raw: Any) -> tuple[dict[str, Any], str | None]:
+    if not isinstance(raw, dict):
+        return {}, f"handle returned {type(raw).__name__}, not a dict"
+    try:
+        return json.loads(json.dumps(raw, allow_nan=False)), None
+    except (TypeError, ValueError) as e:
+        return {}, f"output is not JSON: {e}"
