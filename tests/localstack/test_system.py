@@ -43,8 +43,8 @@ def test_requests_run_to_a_brief(ls: Endpoints) -> None:
     assert system.audit.events["done"] >= 3
 
 
-def test_redelivered_subtask_produces_one_effect(ls: Endpoints) -> None:
-    CrashAfterPublish.crashes = 1
+def test_redelivered_subtask_produces_one_effect(ls: Endpoints, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(CrashAfterPublish, "crashes", 1)  # a class-level counter, shared with its home module
     rec = Recorder()
     system = build_system(ls, rec, workers={"write": CrashAfterPublish()}, visibility_timeout=1)
     system.supervisor.submit(BriefRequest(request_id="d1", topic="solar tariffs", token_budget=4000))

@@ -112,11 +112,12 @@ def test_a_crashed_worker_times_out_and_the_retry_completes_with_one_effect(
 
 
 class FlakyResearch(ResearchWorker):
-    failures = 1
+    def __init__(self) -> None:
+        self.failures = 1
 
     def handle(self, task: SubtaskMessage, ctx: Any) -> dict[str, Any]:
-        if FlakyResearch.failures:
-            FlakyResearch.failures -= 1
+        if self.failures:
+            self.failures -= 1
             raise ConnectionResetError("search backend dropped the connection")
         return super().handle(task, ctx)
 
