@@ -159,7 +159,6 @@ def _consumers(args: argparse.Namespace, console: Console) -> int:
 
 def _check(args: argparse.Namespace, console: Console) -> int:
     from harness.contracts.gate import GateConfig, run_gate
-
     from harness.contracts.report import print_gate
 
     cfg = GateConfig(

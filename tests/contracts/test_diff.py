@@ -369,3 +369,37 @@ def test_multiple_of() -> None:
     assert kinds(old, {"type": "number", "multipleOf": 0.25}) == []
     assert kinds(old, {"type": "number", "multipleOf": 1}) == [("multiple_of_changed", "$")]
     assert kinds({"type": "integer"}, {"type": "integer", "multipleOf": 0.5}) == []
+
+
+def test_draft4_exclusive_minimum_flag() -> None:
+    old = {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "type": "number",
+        "minimum": 0,
+        "exclusiveMinimum": True,
+    }
+    assert kinds(old, {"type": "number", "exclusiveMinimum": 0}) == []
+    assert kinds({"type": "number", "minimum": 0}, old) == [("bound_tightened", "$")]
+
+
+def test_references_by_anchor_by_escaped_pointer_and_to_the_root() -> None:
+    old = {
+        "$defs": {"a/b": {"type": "string"}, "named": {"$anchor": "Name", "type": "integer"}},
+        "type": "object",
+        "properties": {"x": {"$ref": "#/$defs/a~1b"}, "y": {"$ref": "#Name"}, "self": {"$ref": "#"}},
+    }
+    new = copy.deepcopy(old)
+    new["$defs"]["named"]["maximum"] = 3
+    assert kinds(old, new) == [("bound_tightened", "$.y"), ("bound_tightened", "$.self.y")]
+
+
+def test_ref_siblings_apply_from_2019_09_on_and_are_ignored_before() -> None:
+    new = {"$defs": {"S": {"type": "string"}}, "$ref": "#/$defs/S", "maxLength": 3}
+    assert kinds({"type": "string"}, new) == [("bound_tightened", "$")]
+    legacy = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "definitions": {"S": {"type": "string"}},
+        "$ref": "#/definitions/S",
+        "maxLength": 3,
+    }
+    assert kinds({"type": "string"}, legacy) == []
