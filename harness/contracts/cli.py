@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     except (_BadUsage, ContractError) as e:
         print(f"harness contracts: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except RecursionError:
+        print("harness contracts: error: a schema nests too deeply to compare", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except SystemExit as e:  # --help
         return int(e.code or 0)
 

@@ -147,7 +147,7 @@ def load_candidate(spec: str) -> Any:
         sys.path.append(os.getcwd())
     try:
         return load_worker(spec)
-    except (ImportError, AttributeError, ValueError, TypeError) as e:
+    except Exception as e:  # whatever importing it raised: the candidate cannot be judged
         raise ContractError(f"cannot load candidate {spec!r}: {type(e).__name__}: {e}") from None
 
 
