@@ -64,6 +64,8 @@ def bench_e2e(mode: Mode, *, requests: int, repeat: int, seed: int) -> BenchResu
         ratio,
         "instrumented/plain",
     )
+    out.add("GC, plain", "s", [r.gc_s for r in plain], "cyclic collector, wall")
+    out.add("GC, instrumented", "s", [r.gc_s for r in instr], "cyclic collector, wall")
     out.add(
         "overhead ratio, fastest runs",
         "x",

@@ -47,6 +47,8 @@ class BenchResult:
         its min..max (and quartiles) are those of ``op(a[i], b[i])`` over the pairs."""
         pairs = Summary.of([op(x, y) for x, y in zip(a, b, strict=True)])
         value = op(Summary.of(a).median, Summary.of(b).median)
+        note = f"{note}; " if note else ""
+        note += f"median of pairs {pairs.median:.3g}"
         fig = Figure(name, unit, Summary(pairs.n, value, pairs.min, pairs.max, pairs.q1, pairs.q3), note)
         self.figures.append(fig)
         return fig

@@ -38,6 +38,7 @@ class SystemRun:
     instrumented: bool
     wall_s: float
     cpu_s: float
+    gc_s: float
     requests: int
     done: int
     failed: int
@@ -120,6 +121,7 @@ def run_system(
             instrumented=instrumented,
             wall_s=timing.wall,
             cpu_s=timing.cpu,
+            gc_s=timing.gc,
             requests=len(batch),
             done=done,
             failed=failed,
