@@ -108,7 +108,7 @@ class SfnWorkerLoop:
         return True
 
     def _process(self, token: str, task: SubtaskMessage, raw: dict[str, Any]) -> None:
-        if not self._call(self.sfn.send_task_heartbeat, task, taskToken=token):
+        if not self._heartbeat(token, task):
             bus.delete(self.sqs, self.queue_url, raw)  # nobody waits for this copy any more
             return
         ctx = WorkerContext(self.agent, self.model, self.idem, self.effects, task)
@@ -143,6 +143,25 @@ class SfnWorkerLoop:
         self._answer(token, task, output, ctx.tokens_used, failure=failure)
         bus.delete(self.sqs, self.queue_url, raw)
         self.handled += 1
+
+    def _heartbeat(self, token: str, task: SubtaskMessage) -> bool:
+        """Tell the state machine the subtask is taken; False when its token is stale.
+
+        A heartbeat is advisory: when it fails for another reason (moto can
+        fail one with an internal error while another execution starts), the
+        work goes on and the answer decides.
+        """
+        try:
+            return self._call(self.sfn.send_task_heartbeat, task, taskToken=token)
+        except Exception as e:
+            self.effects.note(
+                "worker.heartbeat_failed",
+                task.subtask_id,
+                {"reason": f"{type(e).__name__}: {e}"[:500]},
+                failed=True,
+                error=type(e).__name__,
+            )
+            return True
 
     def _answer(
         self,
