@@ -19,6 +19,8 @@ class Completion:
     input_tokens: int
     output_tokens: int
     model: str = "scripted-1"
+    #: Generation stopped at ``max_tokens`` (passed in the context): the output is incomplete.
+    truncated: bool = False
 
     @property
     def total_tokens(self) -> int:
@@ -63,7 +65,14 @@ class ScriptedModel:
             raise ValueError(f"scripted model has no script for {kind!r}")
         output: dict[str, Any] = handler(rng, prompt, context)
         text = " ".join(str(v) for v in _flatten(output))
-        return Completion(output, count_tokens(prompt), count_tokens(text), self.name)
+        out_tokens = count_tokens(text)
+        limit = context.get("max_tokens")
+        if limit is not None and out_tokens > limit:
+            # Generation stops at the limit: the caller pays for what was generated.
+            return Completion(
+                {"truncated": True}, count_tokens(prompt), int(limit), self.name, truncated=True
+            )
+        return Completion(output, count_tokens(prompt), out_tokens, self.name)
 
     def _plan(self, rng: random.Random, prompt: str, ctx: dict[str, Any]) -> dict[str, Any]:
         topic = ctx["topic"]

@@ -7,6 +7,21 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+#: Errors an agent's step may meet on a bad day (throttling, a partition, a
+#: lost acknowledgement): the step is abandoned and retried later. Anything
+#: else is a bug and propagates.
+TRANSIENT: tuple[type[BaseException], ...] = (ClientError, BotoCoreError)
+
+
+def step_safely(agent: Steppable) -> bool | None:
+    """``agent.step()``, or None when it met a transient AWS error."""
+    try:
+        return agent.step()
+    except TRANSIENT:
+        return None
+
 
 class Steppable(Protocol):
     def step(self) -> bool: ...
@@ -32,7 +47,7 @@ def drive(
             raise RunTimeout(f"not finished after {timeout:.0f}s ({rounds} rounds)")
         busy = False
         for a in agents:
-            busy = a.step() or busy
+            busy = bool(step_safely(a)) or busy
         rounds += 1
         if not busy:
             time.sleep(idle_sleep)
@@ -53,7 +68,7 @@ class ThreadRunner:
     def _loop(self, agent: Steppable, idle_sleep: float) -> None:
         while not self._stop.is_set():
             try:
-                if not agent.step():
+                if not step_safely(agent):
                     self._stop.wait(idle_sleep)
             except BaseException as e:  # surfaced by stop()
                 self.errors.append(e)

@@ -57,6 +57,7 @@ class Supervisor:
         self.registry = Registry(self.ddb, resources.registry_table)
         self.breakers = Breakers(breaker_threshold, breaker_cooldown, clock, on_change=self._breaker_changed)
         self._to_dispatch: deque[str] = deque()
+        self._to_resume: deque[str] = deque()
         self.open_tasks: set[str] = set()
         self._correlation: dict[str, str] = {}
         self.steps = 0
@@ -102,8 +103,7 @@ class Supervisor:
                     self._correlation[tid] = item.get("correlation_id", "")
                     if tid not in self.open_tasks:
                         self.open_tasks.add(tid)
-                        if item.get("state") == "pending":
-                            self._to_dispatch.append(tid)
+                        self._to_resume.append(tid)
                         n += 1
             if "LastEvaluatedKey" not in page:
                 return n
@@ -183,6 +183,11 @@ class Supervisor:
         return did
 
     def _dispatch_next(self) -> bool:
+        if self._to_resume:
+            task_id = self._to_resume.popleft()
+            with correlation(self._correlation.get(task_id)):
+                self._resume(task_id)
+            return True
         if not self._to_dispatch:
             return False
         task_id = self._to_dispatch.popleft()
@@ -205,7 +210,23 @@ class Supervisor:
         self.store.update(task_id, lambda _: {"subtasks": [s["pk"] for s in subs]})
         self._move(task_id, task_id, "dispatched")
         for sub in subs:
-            self._send_subtask(task, sub)
+            if sub["state"] == "pending":
+                self._send_subtask(task, sub)
+
+    def _resume(self, task_id: str) -> None:
+        """Pick up a task found unfinished after a restart: send what was never
+        sent, and advance a stage whose subtasks are all done."""
+        task = self.store.get(task_id, fresh=True)
+        if task is None or task["state"] in TERMINAL:
+            return
+        if task["state"] == "pending":
+            self._dispatch_task(task_id)
+            return
+        for pk in task.get("subtasks", []):
+            sub = self.store.get(pk, fresh=True)
+            if sub is not None and sub["state"] == "pending":
+                self._send_subtask(task, sub)
+        self._advance(task)
 
     def _create_subtask(
         self, task: dict[str, Any], cap: str, n: int, budget: int, inputs: dict[str, Any]
@@ -219,8 +240,10 @@ class Supervisor:
             "budget": budget,
             "inputs": inputs,
         }
-        self.store.create(sub_id, attrs)
-        return {**attrs, "pk": sub_id}
+        if self.store.create(sub_id, attrs):
+            return {**attrs, "pk": sub_id, "version": 1}
+        existing = self.store.get(sub_id, fresh=True)  # made by an earlier, interrupted attempt
+        return existing if existing is not None else {**attrs, "pk": sub_id}
 
     def _send_subtask(self, task: dict[str, Any], sub: dict[str, Any]) -> None:
         cap = sub["capability"]
@@ -255,8 +278,15 @@ class Supervisor:
 
     def _apply_result(self, res: ResultMessage) -> None:
         sub = self.store.get(res.subtask_id)
-        if sub is None or sub["state"] in TERMINAL:
-            return  # unknown or repeated result: nothing to do
+        if sub is None:
+            return  # a result for nothing we dispatched
+        if sub["state"] in TERMINAL:
+            # A repeated result. If an earlier attempt stopped half-way (a crash,
+            # a throttled write), finish moving the task along; it is idempotent.
+            task = self.store.get(res.task_id)
+            if sub["state"] == "done" and task is not None and task["state"] not in TERMINAL:
+                self._advance(task)
+            return
         self._mark_running(res.task_id, res.subtask_id)
         breaker = self.breakers[res.capability]
         if res.status == "failed":
@@ -273,7 +303,7 @@ class Supervisor:
 
     def _advance(self, task: dict[str, Any]) -> None:
         subs = [self.store.get(pk) for pk in task["subtasks"]]
-        if any(s is None or s["state"] != "done" for s in subs):
+        if not subs or any(s is None or s["state"] != "done" for s in subs):
             return
         stage = task["stage"]
         budget = int(task["budget"])
@@ -291,7 +321,8 @@ class Supervisor:
     def _next_stage(self, task: dict[str, Any], cap: str, budget: int, inputs: dict[str, Any]) -> None:
         sub = self._create_subtask(task, cap, 0, budget, inputs)
         self.store.update(task["pk"], lambda _: {"stage": cap, "subtasks": [sub["pk"]]})
-        self._send_subtask(task, sub)
+        if sub["state"] == "pending":  # not sent by an earlier, interrupted attempt
+            self._send_subtask(task, sub)
 
     def _store_brief(self, task: dict[str, Any], review: dict[str, Any]) -> None:
         item = {

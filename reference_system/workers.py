@@ -21,32 +21,38 @@ class PermanentFailure(Exception):
 
 class IdempotentEffects:
     """``ctx.effects``: external side effects that happen once per logical key,
-    however often a message is redelivered. The key is claimed with a
-    conditional put on the idempotency table before the effect runs."""
+    however often a message is redelivered.
+
+    The effect is carried out the way payment and messaging APIs offer it:
+    with an idempotency key that the provider deduplicates atomically with
+    the effect itself. Here the provider is a ledger table and the effect is a
+    conditional put of the key: it applies once, and a repeat is refused.
+    A lost acknowledgement leaves the effect's outcome unknown (recorded as
+    ``info``); the retry then finds it done.
+    """
 
     def __init__(self, ddb: Any, table: str, effects: Effects) -> None:
         self._ddb = ddb
         self._table = table
         self.recorder = effects
 
-    def claim(self, key: str) -> bool:
-        try:
-            self._ddb.put_item(
-                TableName=self._table,
-                Item={"pk": {"S": key}, "agent": {"S": self.recorder.agent}},
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except self._ddb.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
     def perform(self, kind: str, key: str, value: Any = None) -> bool:
         """Perform effect ``kind`` for ``key`` unless it already happened;
         returns whether it happened now."""
-        if not self.claim(f"{kind}:{key}"):
-            return False
-        self.recorder.perform(kind, key, value=value)
-        return True
+        ddb = self._ddb
+
+        def apply() -> bool:
+            try:
+                ddb.put_item(
+                    TableName=self._table,
+                    Item={"pk": {"S": f"{kind}:{key}"}, "agent": {"S": self.recorder.agent}},
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+            except ddb.exceptions.ConditionalCheckFailedException:
+                return False
+            return True
+
+        return self.recorder.attempt(f"effect.{kind}", key, apply, value)
 
 
 @dataclass
@@ -65,28 +71,37 @@ class WorkerContext:
         return self.task.token_budget
 
     def complete(self, kind: str, prompt: str, context: dict[str, Any]) -> Completion:
-        """Call the model within this subtask's token budget (recorded)."""
+        """Call the model within this subtask's token budget (recorded). The
+        model may generate only what the budget has left, so a subtask never
+        spends more than its share; an answer cut short fails the subtask."""
         remaining = self.budget - self.tokens_used
         need = count_tokens(prompt)
-        if need > remaining:
+        if need >= remaining:
             raise BudgetExceeded(
                 f"token budget exceeded: prompt needs {need} tokens, {remaining} of {self.budget} left"
             )
+        limit = remaining - need
         c = self.recorder.run(
             "model.complete",
             self.task.subtask_id,
-            lambda: self.model.complete(kind, prompt, context),
+            lambda: self.model.complete(kind, prompt, {**context, "max_tokens": limit}),
             value={
                 "task_id": self.task.task_id,
                 "budget": self.budget,
+                "max_tokens": limit,
                 "kind": kind,
                 "model": self.model.name,
             },
             result=lambda c: {"input_tokens": c.input_tokens, "output_tokens": c.output_tokens},
         )
         self.tokens_used += c.total_tokens
-        if self.tokens_used > self.budget:
+        if self.tokens_used > self.budget:  # a model that ignored its limit
             raise BudgetExceeded(f"token budget exceeded: used {self.tokens_used} of {self.budget} tokens")
+        if getattr(c, "truncated", False):
+            raise BudgetExceeded(
+                f"token budget exceeded: the answer was cut at {c.output_tokens} tokens "
+                f"({self.tokens_used} of {self.budget} used)"
+            )
         return c
 
 

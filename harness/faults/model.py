@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ class FaultyModel:
             raise ModelTimeout(f"model {self.name} timed out on {kind}")
         c = self.inner.complete(kind, prompt, context)
         if mode == "malformed":
-            return type(c)({"unparseable": "<<truncated json"}, c.input_tokens, c.output_tokens, c.model)
+            return dataclasses.replace(c, output={"unparseable": "<<truncated json"})
         if mode == "overlong":
-            return type(c)(c.output, c.input_tokens, c.output_tokens * 50, c.model)
+            return dataclasses.replace(c, output_tokens=c.output_tokens * 50)
         return c

@@ -58,6 +58,26 @@ class Effects:
         )
         return out
 
+    def attempt(self, f: str, key: Any, fn: Callable[[], bool], value: Any = None) -> bool:
+        """Run ``fn()``, which returns whether the operation took effect, then
+        record it: ``ok`` if it did, ``fail`` if it certainly did not (a
+        provider refused a repeated idempotency key), ``info`` if ``fn`` raised.
+        ``fn`` may make recorded AWS calls of its own: the operation is recorded
+        once its outcome is known, so the agent never has two open at once."""
+        try:
+            done = fn()
+        except Exception as e:
+            self._pair(f, key, value, INFO, type(e).__name__)
+            raise
+        self._pair(f, key, value, OK if done else FAIL, None if done else "AlreadyDone")
+        return done
+
+    def _pair(self, f: str, key: Any, value: Any, typ: str, error: str | None) -> None:
+        proc = self._process()
+        cid = current_correlation_id()
+        self.recorder.record(proc, INVOKE, f, key, value, correlation_id=cid, agent=self.agent)
+        self.recorder.record(proc, typ, f, key, value, correlation_id=cid, error=error, agent=self.agent)
+
     def perform(self, kind: str, key: str, fn: Callable[[], T] | None = None, value: Any = None) -> T | None:
         """Perform the side effect ``kind`` for the logical operation ``key``."""
         return self.run(f"effect.{kind}", key, fn or (lambda: None), value)  # type: ignore[arg-type, return-value]
@@ -67,9 +87,4 @@ class Effects:
     ) -> None:
         """Record an instantaneous event (an invoke and its completion at once),
         e.g. a state transition or a budget allocation."""
-        proc = self._process()
-        cid = current_correlation_id()
-        self.recorder.record(proc, INVOKE, f, key, value, correlation_id=cid, agent=self.agent)
-        self.recorder.record(
-            proc, FAIL if failed else OK, f, key, value, correlation_id=cid, error=error, agent=self.agent
-        )
+        self._pair(f, key, value, FAIL if failed else OK, error)

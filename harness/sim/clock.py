@@ -5,6 +5,7 @@ backoffs and time-window triggers all run on simulated time."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import time_machine
@@ -43,12 +44,17 @@ class VirtualClock:
         return self._ns
 
     def advance(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        ns = round(seconds * 1e9)
+        if seconds > 0:
+            self._shift_ns(max(1, round(seconds * 1e9)))
+
+    def advance_to(self, t: float) -> None:
+        """Move to ``t`` seconds (never backwards; always reaches ``t``)."""
+        if t > self.now():
+            # At least one nanosecond, so that ``now() >= t`` holds afterwards
+            # whatever the float rounding of ``t``.
+            self._shift_ns(max(1, math.ceil(t * 1e9) - self._ns))
+
+    def _shift_ns(self, ns: int) -> None:
         self._ns += ns
         if self._traveller is not None:
             self._traveller.shift(dt.timedelta(microseconds=ns / 1000))
-
-    def advance_to(self, t: float) -> None:
-        self.advance(t - self.now())

@@ -23,6 +23,7 @@ from harness.instrument.session import plain_session, session
 from harness.run.invariants import Invariant, all_terminal, no_double_effects
 from harness.sim.clock import VirtualClock
 from harness.sim.latency import AwsLatency, SlowModel
+from reference_system.runner import step_safely
 
 #: Idle agents back off from MIN to MAX seconds (doubling), as real pollers do.
 MIN_BACKOFF, MAX_BACKOFF = 0.05, 1.0
@@ -139,7 +140,7 @@ def simulate(cfg: SimConfig) -> SimResult:
 
         reqs = make_requests(cfg.requests, seed=cfg.seed, tight_fraction=cfg.tight_fraction)
         for r in reqs:
-            slots[0].agent.submit(r)
+            _submit(slots[0].agent, r, clock)
 
         sched = _Scheduler(rng, cfg.schedule)
         steps = 0
@@ -168,7 +169,7 @@ def simulate(cfg: SimConfig) -> SimResult:
                 if pause:
                     slot.ready_at = now + pause
                     continue
-                did = slot.agent.step()
+                did = step_safely(slot.agent)
             except AgentCrash:
                 slot.alive = False
                 delay = injector.restart_delay(slot.name)
@@ -196,6 +197,24 @@ def simulate(cfg: SimConfig) -> SimResult:
         choices=sched.choices,
         faults_injected=injector.injected,
     )
+
+
+def _submit(sup: Any, request: Any, clock: VirtualClock, attempts: int = 20) -> None:
+    """Submit as a client would: retrying transient errors with backoff."""
+    for i in range(attempts):
+        if step_safely(_Once(lambda: sup.submit(request))) is not None:
+            return
+        clock.advance(0.1 * 2**i)
+    raise RuntimeError(f"could not submit {request.request_id} after {attempts} attempts")
+
+
+class _Once:
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+
+    def step(self) -> bool:
+        self.fn()
+        return True
 
 
 class _Scheduler:
