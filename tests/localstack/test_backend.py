@@ -12,7 +12,8 @@ import harness
 from harness.backends import Endpoints, localstack
 from harness.backends.localstack import LOCALSTACK_ACCOUNT, LOCALSTACK_SERVICES
 
-pytestmark = pytest.mark.localstack
+# The first LocalStack test of a fresh checkout also installs it (a few minutes, once).
+pytestmark = [pytest.mark.localstack, pytest.mark.timeout(900)]
 
 
 def test_every_service_points_at_loopback_and_dynamodb_at_dynamodb_local(ls: Endpoints) -> None:

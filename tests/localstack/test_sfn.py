@@ -11,7 +11,8 @@ from tests.sfn._system import build_sfn_system
 from tests.sfn.checks import execution_events, items, run_healthy
 from tests.sfn.test_sfn import CrashAfterPublish
 
-pytestmark = pytest.mark.localstack
+# The first LocalStack test of a fresh checkout also installs it (a few minutes, once).
+pytestmark = [pytest.mark.localstack, pytest.mark.timeout(900)]
 
 
 def test_requests_run_to_a_brief_and_the_checkers_hold(ls: Endpoints) -> None:

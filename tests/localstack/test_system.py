@@ -16,7 +16,8 @@ from reference_system.messages import BriefRequest
 from tests.conftest import build_system
 from tests.reference_system.test_system import CrashAfterPublish, _assert_healthy, _items
 
-pytestmark = pytest.mark.localstack
+# The first LocalStack test of a fresh checkout also installs it (a few minutes, once).
+pytestmark = [pytest.mark.localstack, pytest.mark.timeout(900)]
 
 
 def test_requests_run_to_a_brief(ls: Endpoints) -> None:

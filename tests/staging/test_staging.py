@@ -14,7 +14,8 @@ from harness.backends import AccountNotAllowed, BackendError, Endpoints, aws
 from harness.backends.localstack import LOCALSTACK_ACCOUNT
 from harness.cli import main as cli
 
-pytestmark = pytest.mark.localstack
+# The first LocalStack test of a fresh checkout also installs it (a few minutes, once).
+pytestmark = [pytest.mark.localstack, pytest.mark.timeout(900)]
 
 OTHER_ACCOUNT = "111122223333"
 
