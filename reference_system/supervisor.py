@@ -183,17 +183,16 @@ class Supervisor:
         return did
 
     def _dispatch_next(self) -> bool:
-        if self._to_resume:
-            task_id = self._to_resume.popleft()
-            with correlation(self._correlation.get(task_id)):
-                self._resume(task_id)
-            return True
-        if not self._to_dispatch:
-            return False
-        task_id = self._to_dispatch.popleft()
-        with correlation(self._correlation.get(task_id)):
-            self._dispatch_task(task_id)
-        return True
+        # Take a task off its queue only once handled: if a step fails half-way
+        # (throttled, partitioned) the task is tried again, never dropped.
+        for queue, handle in ((self._to_resume, self._resume), (self._to_dispatch, self._dispatch_task)):
+            if queue:
+                task_id = queue[0]
+                with correlation(self._correlation.get(task_id)):
+                    handle(task_id)
+                queue.popleft()
+                return True
+        return False
 
     # -- task logic ----------------------------------------------------------
 
