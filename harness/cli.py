@@ -9,6 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.faults.plan import FaultPlan
 
 EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 
@@ -23,20 +27,23 @@ def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from harness.faults.plan import PlanError
     from harness.run import RunConfig, run
     from harness.run.main import RunError
     from harness.run.report import print_summary
 
     console = Console(width=None if sys.stdout.isatty() else 120)
-    cfg = RunConfig(
-        backend=args.backend,
-        requests=args.requests,
-        workers=args.workers,
-        seed=args.seed,
-        out=args.out,
-        timeout=args.timeout,
-    )
     try:
+        cfg = RunConfig(
+            backend=args.backend,
+            requests=args.requests,
+            workers=args.workers,
+            seed=args.seed,
+            out=args.out,
+            timeout=args.timeout,
+            plan=_plan(args.plan, args.seed),
+            sim=args.sim,
+        )
         cfg.validate()
         with Progress(
             TextColumn("[bold]requests"),
@@ -48,7 +55,7 @@ def _run(args: argparse.Namespace) -> int:
         ) as bar:
             task = bar.add_task("run", total=cfg.requests)
             result = run(cfg, progress=lambda done, total: bar.update(task, completed=done, total=total))
-    except RunError as e:
+    except (RunError, PlanError) as e:
         print(f"harness run: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -56,6 +63,17 @@ def _run(args: argparse.Namespace) -> int:
         return 130
     print_summary(result, console)
     return EXIT_OK if result.ok else EXIT_VIOLATION
+
+
+def _plan(spec: str, seed: int) -> FaultPlan | None:
+    from harness.faults import plan as plans
+    from harness.faults.defaults import default_plan
+
+    if spec == "none":
+        return None
+    if spec == "default":
+        return default_plan(seed)
+    return plans.FaultPlan.load(spec)
 
 
 #: Subcommands implemented elsewhere: name -> (module:function taking argv, help).
@@ -93,6 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=1, help="seed of the workload and the model (default: 1)")
     r.add_argument("--out", type=Path, default=None, help="output directory (default: under runs/)")
     r.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
+    r.add_argument(
+        "--plan",
+        default="default",
+        metavar="FILE|default|none",
+        help="fault plan to inject (default: the built-in default plan; none: no faults)",
+    )
+    r.add_argument(
+        "--sim", action="store_true", help="run in the deterministic simulator (one thread, virtual time)"
+    )
     r.set_defaults(func=_run)
     for name, (_, help_text) in DELEGATES.items():
         sub.add_parser(name, help=f"{help_text} (see `harness {name} --help`)", add_help=False)

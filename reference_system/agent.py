@@ -17,14 +17,16 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import harness
 from harness.backends.endpoints import Endpoints
+from harness.faults import FaultInjector, FaultPlan, FaultyModel
 from harness.history.recorder import Recorder, wall_clock
 from reference_system.audit_loop import AuditLoop
 from reference_system.llm import ScriptedModel
 from reference_system.resources import CAPABILITIES, Resources
-from reference_system.runner import RunTimeout, drive
+from reference_system.runner import RunTimeout, drive, retry
 from reference_system.supervisor import Supervisor
 from reference_system.worker_loop import WorkerLoop
 from reference_system.workers import DEFAULT_WORKERS, load_worker
@@ -44,6 +46,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--history", required=True, type=Path)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--start-ns", type=int, default=None, help="run start on the system clock")
+    p.add_argument("--plan", type=Path, default=None, help="fault plan (JSON) to inject")
+    p.add_argument(
+        "--skip-crash", action="store_true", help="ignore the plan's crash faults (after a restart)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,18 +71,59 @@ def main(argv: list[str] | None = None) -> int:
     endpoints = Endpoints.from_json(os.environ["HARNESS_ENDPOINTS"])
     res = Resources.from_json(args.resources.read_text())
     rec = Recorder(args.history, clock=wall_clock(args.start_ns), keep=False)
-    model = ScriptedModel(seed=args.seed)
+    injector = _injector(args, rec)
+    model = FaultyModel(ScriptedModel(seed=args.seed), injector, args.agent)
+    agents = _Agents(endpoints, rec, injector)
     try:
         if args.role == "worker":
-            return _worker(args, endpoints, res, rec, model)
-        return _supervisor(args, endpoints, res, rec, model)
+            return _worker(args, agents, res, model)
+        return _supervisor(args, agents, res, model)
     finally:
         rec.close()
 
 
-def _worker(
-    args: argparse.Namespace, ep: Endpoints, res: Resources, rec: Recorder, model: ScriptedModel
-) -> int:
+def _injector(args: argparse.Namespace, rec: Recorder) -> FaultInjector:
+    plan = FaultPlan.load(args.plan) if args.plan else FaultPlan(seed=args.seed)
+    if args.skip_crash:
+        plan = plan.model_copy(update={"faults": [f for f in plan.faults if f.kind != "crash"]})
+    start_ns = args.start_ns or time.time_ns()
+
+    def crash(agent: str) -> None:
+        # The fault is already on disk (the recorder writes unbuffered): die for real.
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    return FaultInjector(plan, rec, clock=lambda: (time.time_ns() - start_ns) / 1e9, on_crash=crash)
+
+
+class _Agents:
+    """Makes this process's sessions (with the fault injector) and wraps its agents."""
+
+    def __init__(self, endpoints: Endpoints, rec: Recorder, injector: FaultInjector) -> None:
+        self.endpoints, self.rec, self.injector = endpoints, rec, injector
+
+    def session(self, agent: str) -> Any:
+        s = harness.session(self.endpoints, agent, self.rec)
+        self.injector.install(s)
+        return s
+
+    def faulted(self, agent: Any, name: str) -> Any:
+        return _Faulted(agent, name, self.injector)
+
+
+class _Faulted:
+    """Asks the injector before each step: it may crash the process or pause it."""
+
+    def __init__(self, agent: Any, name: str, injector: FaultInjector) -> None:
+        self.agent, self.name, self.injector = agent, name, injector
+
+    def step(self) -> bool:
+        pause = self.injector.on_step(self.name)
+        if pause:
+            time.sleep(pause)
+        return bool(self.agent.step())
+
+
+def _worker(args: argparse.Namespace, agents: _Agents, res: Resources, model: Any) -> int:
     impls = {cap: DEFAULT_WORKERS[cap]() for cap in CAPABILITIES}
     for spec in args.worker:
         cap, _, path = spec.partition("=")
@@ -85,8 +132,9 @@ def _worker(
     # One queue: long-poll it. Several: poll each in turn and nap when all are empty.
     wait = 1 if len(caps) == 1 else 0
     loops = [
-        WorkerLoop(
-            impls[c], harness.session(ep, args.agent, rec), res, model, agent=args.agent, wait_seconds=wait
+        agents.faulted(
+            WorkerLoop(impls[c], agents.session(args.agent), res, model, agent=args.agent, wait_seconds=wait),
+            args.agent,
         )
         for c in caps
     ]
@@ -94,14 +142,13 @@ def _worker(
     return 0
 
 
-def _supervisor(
-    args: argparse.Namespace, ep: Endpoints, res: Resources, rec: Recorder, model: ScriptedModel
-) -> int:
-    sup = Supervisor(harness.session(ep, args.agent, rec), res, model, agent=args.agent, wait_seconds=1)
-    audit = AuditLoop(harness.session(ep, "auditor", rec), res)
+def _supervisor(args: argparse.Namespace, agents: _Agents, res: Resources, model: Any) -> int:
+    sup = Supervisor(agents.session(args.agent), res, model, agent=args.agent, wait_seconds=1)
+    audit = AuditLoop(agents.session("auditor"), res)
     reqs = requests(args.requests, seed=args.seed)
-    for r in reqs:
-        sup.submit(r)
+    for r in reqs:  # idempotent: a restarted supervisor submits again harmlessly
+        retry(lambda r=r: sup.submit(r))
+    sup.recover()  # adopt whatever an earlier incarnation left unfinished
     last = 0.0
 
     def progress() -> bool:
@@ -114,7 +161,7 @@ def _supervisor(
 
     timed_out = False
     try:
-        drive([sup, audit], progress, timeout=args.timeout, idle_sleep=0.01)
+        drive([agents.faulted(sup, args.agent), audit], progress, timeout=args.timeout, idle_sleep=0.01)
     except RunTimeout:
         timed_out = True
     # Drain the fan-out so the audit tally is complete.

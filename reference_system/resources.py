@@ -136,3 +136,18 @@ def default_agents(res: Resources) -> list[dict[str, str]]:
         {"agent": f"{cap}-v1", "capability": cap, "queue": res.queues[cap], "version": "1"}
         for cap in CAPABILITIES
     ]
+
+
+def task_states(session: Any, res: Resources) -> dict[str, str]:
+    """Every task's state, read consistently from the tasks table."""
+    ddb = session.client("dynamodb")
+    states: dict[str, str] = {}
+    kw: dict[str, Any] = {"TableName": res.tasks_table, "ConsistentRead": True}
+    while True:
+        page = ddb.scan(**kw)
+        for it in page.get("Items", []):
+            if it.get("kind", {}).get("S") == "task":
+                states[it["pk"]["S"]] = it["state"]["S"]
+        if "LastEvaluatedKey" not in page:
+            return states
+        kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -23,6 +23,23 @@ def step_safely(agent: Steppable) -> bool | None:
         return None
 
 
+def retry(
+    fn: Callable[[], object],
+    sleep: Callable[[float], None] = time.sleep,
+    attempts: int = 10,
+    base: float = 0.05,
+) -> None:
+    """Call ``fn`` as a client would: retrying transient AWS errors with
+    exponential backoff; the last attempt's error propagates."""
+    for i in range(attempts - 1):
+        try:
+            fn()
+            return
+        except TRANSIENT:
+            sleep(base * 2**i)
+    fn()
+
+
 class Steppable(Protocol):
     def step(self) -> bool: ...
 

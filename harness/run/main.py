@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness import settings
-from harness.backends import embedded
+from harness.backends import Endpoints, embedded
+from harness.faults.plan import FaultPlan
 from harness.history.jsonl import iter_history, merge_files
 from harness.history.recorder import Recorder, wall_clock
 from harness.instrument.session import plain_session, session
 from harness.run import processes
 from harness.run.invariants import Invariant, all_terminal, no_double_effects
+
+Progress = Callable[[int, int], None]
 
 
 class RunError(RuntimeError):
@@ -31,6 +36,8 @@ class RunConfig:
     out: Path | None = None
     timeout: float = 600.0
     prefix: str = "mas"
+    plan: FaultPlan | None = None
+    sim: bool = False
 
     def validate(self) -> None:
         if self.backend != "embedded":
@@ -55,26 +62,69 @@ class RunResult:
     wall_time: float
     invariants: list[Invariant] = field(default_factory=list)
     audit_events: dict[str, int] = field(default_factory=dict)
+    faults: int = 0
+    restarts: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return all(i.holds for i in self.invariants)
 
 
-def default_out(seed: int) -> Path:
-    return settings.RUNS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}"
+def default_out(seed: int, sim: bool = False) -> Path:
+    return settings.RUNS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{'sim-' if sim else ''}seed{seed}"
 
 
-def run(cfg: RunConfig, progress: Any = None) -> RunResult:
-    """Run the reference system as separate processes against the server-mode
-    embedded backend. ``progress(finished, total)`` is called while it runs."""
+def run(cfg: RunConfig, progress: Progress | None = None) -> RunResult:
+    """Run the reference system (as processes on the server-mode embedded
+    backend, or in the deterministic simulator) and check what it did."""
     cfg.validate()
-    out = cfg.out or default_out(cfg.seed)
+    out = cfg.out or default_out(cfg.seed, cfg.sim)
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.plan is not None:
+        cfg.plan.dump(out / "plan.json")
+    result = _run_sim(cfg, out) if cfg.sim else _run_processes(cfg, out, progress)
+    (out / "summary.json").write_text(json.dumps(_summary_json(result), indent=2))
+    return result
+
+
+def _run_sim(cfg: RunConfig, out: Path) -> RunResult:
+    from harness.sim import SimConfig, simulate
+
+    r = simulate(SimConfig(seed=cfg.seed, requests=cfg.requests, plan=cfg.plan, visibility_timeout=30))
+    history = r.write(out / "history.jsonl")
+    return _result(
+        out,
+        history,
+        r.requests,
+        r.task_states,
+        len(r.ops),
+        r.real_seconds,
+        {},
+        r.invariants,
+        faults=r.faults_injected,
+        extra={
+            "virtual_seconds": round(r.virtual_seconds, 3),
+            "steps": r.steps,
+            "replay": f"harness run --sim --seed {cfg.seed} --requests {cfg.requests}"
+            + (f" --plan {out / 'plan.json'}" if cfg.plan else ""),
+        },
+    )
+
+
+@dataclass
+class _Proc:
+    args: list[str]
+    log: Path
+    popen: subprocess.Popen[bytes]
+
+
+def _run_processes(cfg: RunConfig, out: Path, progress: Progress | None) -> RunResult:
     parts = out / "parts"
     parts.mkdir(parents=True, exist_ok=True)
     start_ns = time.time_ns()
     t0 = time.monotonic()
-    from reference_system.resources import deploy
+    from reference_system.resources import deploy, task_states
 
     with embedded("server", seed=cfg.seed) as ep:
         with Recorder(parts / "history.deploy.jsonl", clock=wall_clock(start_ns), keep=False) as rec:
@@ -88,31 +138,23 @@ def run(cfg: RunConfig, progress: Any = None) -> RunResult:
             "--start-ns",
             str(start_ns),
         ]
+        if cfg.plan is not None:
+            common += ["--plan", str(out / "plan.json")]
+
+        def start(role: str, name: str, extra: list[str]) -> _Proc:
+            args = [role, "--agent", name, "--history", str(parts / f"history.{name}.jsonl"), *extra, *common]
+            log = parts / f"{name}.log"
+            return _Proc(args, log, processes.spawn(args, ep, log))
+
         workers = [
-            processes.spawn(
-                [
-                    "worker",
-                    "--agent",
-                    f"worker-{i}",
-                    "--history",
-                    str(parts / f"history.worker-{i}.jsonl"),
-                    "--capabilities",
-                    ",".join(caps),
-                    *common,
-                ],
-                ep,
-                parts / f"worker-{i}.log",
-            )
+            start("worker", f"worker-{i}", ["--capabilities", ",".join(caps)])
             for i, caps in enumerate(assign_capabilities(cfg.workers), 1)
         ]
         progress_file, summary_file = parts / "progress.json", parts / "summary.json"
-        sup = processes.spawn(
+        sup = start(
+            "supervisor",
+            "supervisor",
             [
-                "supervisor",
-                "--agent",
-                "supervisor",
-                "--history",
-                str(parts / "history.supervisor.jsonl"),
                 "--requests",
                 str(cfg.requests),
                 "--progress",
@@ -121,48 +163,86 @@ def run(cfg: RunConfig, progress: Any = None) -> RunResult:
                 str(summary_file),
                 "--timeout",
                 str(cfg.timeout),
-                *common,
             ],
-            ep,
-            parts / "supervisor.log",
         )
+        restarts = 0
         try:
-            while sup.poll() is None:
-                if progress is not None and progress_file.exists():
-                    try:
-                        p = json.loads(progress_file.read_text())
-                        progress(p["finished"], p["submitted"])
-                    except (ValueError, KeyError):
-                        pass
+            while True:
+                code = sup.popen.poll()
+                if code is not None and not _crashed(code):
+                    break
+                for p in [sup, *workers]:
+                    if p.popen.poll() is not None and _crashed(p.popen.returncode):
+                        # Killed by a crash fault: bring it back, as a process manager would.
+                        restarts += 1
+                        p.popen = processes.spawn([*p.args, "--skip-crash"], ep, p.log)
+                if progress is not None:
+                    _report_progress(progress_file, progress)
                 time.sleep(0.2)
         finally:
-            processes.stop([sup, *workers])
-        if sup.returncode != 0 or not summary_file.exists():
-            tail = (parts / "supervisor.log").read_text(errors="replace").strip().splitlines()[-1:]
-            raise RunError(f"supervisor exited with {sup.returncode}: {tail[0] if tail else 'no output'}")
+            processes.stop([p.popen for p in (sup, *workers)])
+        if sup.popen.returncode != 0 or not summary_file.exists():
+            tail = sup.log.read_text(errors="replace").strip().splitlines()[-1:]
+            raise RunError(
+                f"supervisor exited with {sup.popen.returncode}: {tail[0] if tail else 'no output'}"
+            )
         summary = json.loads(summary_file.read_text())
-        states = _task_states(plain_session(ep), res.tasks_table)
+        states = task_states(plain_session(ep), res)
     history = out / "history.jsonl"
     n_ops = merge_files(sorted(parts.glob("history.*.jsonl")), history)
-    counts = Counter(states.values())
-    unfinished = sorted(t for t, s in states.items() if s not in ("done", "failed"))
-    result = RunResult(
+    faults = sum(1 for op in iter_history(history) if op.f.startswith("fault."))
+    invariants = [all_terminal(summary["requests"], states), no_double_effects(iter_history(history))]
+    return _result(
+        out,
+        history,
+        summary["requests"],
+        states,
+        n_ops,
+        time.monotonic() - t0,
+        summary.get("audit_events", {}),
+        invariants,
+        faults=faults,
+        restarts=restarts,
+    )
+
+
+def _crashed(returncode: int) -> bool:
+    return returncode in (-9, 137)
+
+
+def _report_progress(progress_file: Path, progress: Progress) -> None:
+    try:
+        p = json.loads(progress_file.read_text())
+        progress(p["finished"], p["submitted"])
+    except (OSError, ValueError, KeyError):
+        pass
+
+
+def _result(
+    out: Path,
+    history: Path,
+    requests: list[str],
+    states: dict[str, str],
+    n_ops: int,
+    wall: float,
+    audit: dict[str, int],
+    invariants: list[Invariant],
+    **kw: Any,
+) -> RunResult:
+    counts = Counter(states.get(r) for r in requests)
+    return RunResult(
         out=out,
         history=history,
-        submitted=summary["submitted"],
+        submitted=len(requests),
         completed=counts["done"],
         failed=counts["failed"],
-        unfinished=unfinished,
+        unfinished=sorted(r for r in requests if states.get(r) not in ("done", "failed")),
         operations=n_ops,
-        wall_time=time.monotonic() - t0,
-        audit_events=summary.get("audit_events", {}),
+        wall_time=wall,
+        invariants=invariants,
+        audit_events=audit,
+        **kw,
     )
-    result.invariants = [
-        all_terminal(summary["requests"], states),
-        no_double_effects(iter_history(history)),
-    ]
-    (out / "summary.json").write_text(json.dumps(_summary_json(result), indent=2))
-    return result
 
 
 def assign_capabilities(workers: int) -> list[list[str]]:
@@ -175,20 +255,6 @@ def assign_capabilities(workers: int) -> list[list[str]]:
     return [[CAPABILITIES[i % len(CAPABILITIES)]] for i in range(workers)]
 
 
-def _task_states(sess: Any, table: str) -> dict[str, str]:
-    ddb = sess.client("dynamodb")
-    states: dict[str, str] = {}
-    kw: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
-    while True:
-        page = ddb.scan(**kw)
-        for it in page.get("Items", []):
-            if it.get("kind", {}).get("S") == "task":
-                states[it["pk"]["S"]] = it["state"]["S"]
-        if "LastEvaluatedKey" not in page:
-            return states
-        kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def _summary_json(r: RunResult) -> dict[str, Any]:
     return {
         "submitted": r.submitted,
@@ -196,8 +262,14 @@ def _summary_json(r: RunResult) -> dict[str, Any]:
         "failed": r.failed,
         "unfinished": r.unfinished,
         "operations": r.operations,
+        "faults_injected": r.faults,
+        "restarts": r.restarts,
         "wall_time_s": round(r.wall_time, 3),
         "audit_events": r.audit_events,
+        **r.extra,
         "invariants": [{"name": i.name, "holds": i.holds, "detail": i.detail} for i in r.invariants],
         "verdict": "pass" if r.ok else "fail",
     }
+
+
+__all__ = ["Endpoints", "RunConfig", "RunError", "RunResult", "run"]

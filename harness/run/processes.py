@@ -14,7 +14,7 @@ from harness.backends.endpoints import Endpoints
 def spawn(args: list[str], endpoints: Endpoints, log: Path) -> subprocess.Popen[bytes]:
     """Start ``python -m reference_system.agent ARGS`` with the backend in its environment."""
     env = {**os.environ, **endpoints.to_env(), "HARNESS_ENDPOINTS": endpoints.to_json()}
-    fh = log.open("wb")
+    fh = log.open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", "reference_system.agent", *args],
         env=env,

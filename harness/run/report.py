@@ -16,7 +16,14 @@ def print_summary(r: RunResult, console: Console | None = None) -> None:
     t.add_row("failed", str(r.failed))
     t.add_row("unfinished", str(len(r.unfinished)))
     t.add_row("operations recorded", str(r.operations))
+    t.add_row("faults injected", str(r.faults))
+    if r.restarts:
+        t.add_row("agents restarted after a crash", str(r.restarts))
     t.add_row("wall time", f"{r.wall_time:.1f} s")
+    if "virtual_seconds" in r.extra:
+        t.add_row("virtual time", f"{r.extra['virtual_seconds']:.1f} s")
+    if "replay" in r.extra:
+        t.add_row("replay", str(r.extra["replay"]))
     t.add_row("history", str(r.history))
     console.print(t)
     v = Table(title="invariants")

@@ -23,7 +23,7 @@ from harness.instrument.session import plain_session, session
 from harness.run.invariants import Invariant, all_terminal, no_double_effects
 from harness.sim.clock import VirtualClock
 from harness.sim.latency import AwsLatency, SlowModel
-from reference_system.runner import step_safely
+from reference_system.runner import retry, step_safely
 
 #: Idle agents back off from MIN to MAX seconds (doubling), as real pollers do.
 MIN_BACKOFF, MAX_BACKOFF = 0.05, 1.0
@@ -92,6 +92,7 @@ def simulate(cfg: SimConfig) -> SimResult:
     t0 = time.perf_counter()
     from reference_system import CAPABILITIES, DEFAULT_WORKERS, ScriptedModel, Supervisor, WorkerLoop, deploy
     from reference_system.audit_loop import AuditLoop
+    from reference_system.resources import task_states
     from reference_system.workload import requests as make_requests
 
     plan = cfg.plan or FaultPlan(seed=cfg.seed)
@@ -140,7 +141,7 @@ def simulate(cfg: SimConfig) -> SimResult:
 
         reqs = make_requests(cfg.requests, seed=cfg.seed, tight_fraction=cfg.tight_fraction)
         for r in reqs:
-            _submit(slots[0].agent, r, clock)
+            retry(lambda r=r: slots[0].agent.submit(r), sleep=clock.advance, attempts=20, base=0.1)
 
         sched = _Scheduler(rng, cfg.schedule)
         steps = 0
@@ -181,7 +182,7 @@ def simulate(cfg: SimConfig) -> SimResult:
             else:
                 slot.ready_at = clock.now() + slot.backoff
                 slot.backoff = min(slot.backoff * 2, MAX_BACKOFF)
-        states = _task_states(plain_session(ep), res.tasks_table)
+        states = task_states(plain_session(ep), res)
         virtual = clock.now()
     ops = rec.ops
     ids = [r.request_id for r in reqs]
@@ -199,24 +200,6 @@ def simulate(cfg: SimConfig) -> SimResult:
     )
 
 
-def _submit(sup: Any, request: Any, clock: VirtualClock, attempts: int = 20) -> None:
-    """Submit as a client would: retrying transient errors with backoff."""
-    for i in range(attempts):
-        if step_safely(_Once(lambda: sup.submit(request))) is not None:
-            return
-        clock.advance(0.1 * 2**i)
-    raise RuntimeError(f"could not submit {request.request_id} after {attempts} attempts")
-
-
-class _Once:
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        self.fn = fn
-
-    def step(self) -> bool:
-        self.fn()
-        return True
-
-
 class _Scheduler:
     """Chooses among ready agents: from an explicit schedule first, then the seed."""
 
@@ -230,17 +213,3 @@ class _Scheduler:
         c = self.schedule[i] % n if i < len(self.schedule) else self.rng.randrange(n)
         self.choices.append(c)
         return c
-
-
-def _task_states(sess: Any, table: str) -> dict[str, str]:
-    ddb = sess.client("dynamodb")
-    out: dict[str, str] = {}
-    kw: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
-    while True:
-        page = ddb.scan(**kw)
-        for it in page.get("Items", []):
-            if it.get("kind", {}).get("S") == "task":
-                out[it["pk"]["S"]] = it["state"]["S"]
-        if "LastEvaluatedKey" not in page:
-            return out
-        kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
