@@ -13,9 +13,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def localstack_session(request: pytest.FixtureRequest) -> Endpoints:
+def localstack_session(request: pytest.FixtureRequest) -> Iterator[Endpoints]:
     """LocalStack and DynamoDB Local, started once per test process."""
-    return shared.endpoints(request.config)
+    yield shared.endpoints(request.config)
+    shared.close()
 
 
 @pytest.fixture

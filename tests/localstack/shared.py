@@ -1,10 +1,15 @@
 """One LocalStack backend per test process, shared by every test directory
 that needs it (``tests/localstack``, ``tests/staging``), started on first use
 and stopped when the session ends. Under pytest-xdist each worker is its own
-process, so each gets its own LocalStack and DynamoDB Local on its own ports."""
+process, so each gets its own LocalStack and DynamoDB Local on its own ports.
+
+Each directory's session fixture stops it in its teardown, while the worker
+still runs (an xdist controller may end a worker before pytest's own cleanups
+have finished); a config cleanup and an exit handler are the fallbacks."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 from typing import Any
 
@@ -32,6 +37,7 @@ def endpoints(config: pytest.Config) -> Endpoints:
         _endpoints = stack.enter_context(localstack())
         _stack = stack
         config.add_cleanup(close)
+        atexit.register(close)
     return _endpoints
 
 

@@ -16,14 +16,21 @@ def pytest_configure(config: pytest.Config) -> None:
     shared.register_marker(config)
 
 
+@pytest.fixture(scope="session")
+def staging_backend(request: pytest.FixtureRequest) -> Iterator[Endpoints]:
+    """The process's shared LocalStack backend (see tests/localstack/shared.py)."""
+    yield shared.endpoints(request.config)
+    shared.close()
+
+
 @pytest.fixture
-def staging(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Endpoints]:
+def staging(staging_backend: Endpoints, monkeypatch: pytest.MonkeyPatch) -> Iterator[Endpoints]:
     """LocalStack standing in for a remote staging account (000000000000): the
     environment points boto3's default endpoints at it, exactly as a team's CI
     would set credentials and region for the real account."""
     from harness.backends.localstack import reset
 
-    ls = shared.endpoints(request.config)
+    ls = staging_backend
     reset(ls)
     for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(var, raising=False)
