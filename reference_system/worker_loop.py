@@ -7,6 +7,7 @@ from typing import Any
 from harness.instrument.context import CORRELATION_ATTR, correlation
 from harness.instrument.effects import Effects
 from reference_system import bus
+from reference_system.ledger import Ledger
 from reference_system.llm import Model
 from reference_system.messages import ProgressEvent, ResultMessage, SubtaskMessage
 from reference_system.resources import Resources
@@ -52,6 +53,7 @@ class WorkerLoop:
 
         self.effects = Effects(recorder if recorder is not None else Recorder(), self.agent)
         self.idem = IdempotentEffects(ddb, resources.idempotency_table, self.effects)
+        self.ledger = Ledger(ddb, resources.idempotency_table)
         self.queue_url = resources.queue(self.capability)
         self.handled = 0
 
@@ -73,8 +75,14 @@ class WorkerLoop:
 
     def _process(self, task: SubtaskMessage, raw: dict[str, Any]) -> None:
         attempt = bus.receive_count(raw)
+        done = self.ledger.result(task.subtask_id)
+        if done is not None:
+            # Already handled by an earlier delivery: answer again, do nothing again.
+            bus.send(self.sqs, self.res.queue("results"), ResultMessage(**done), f"result:{task.subtask_id}")
+            bus.delete(self.sqs, self.queue_url, raw)
+            return
         self._progress(task, "started", attempt)
-        ctx = WorkerContext(self.agent, self.model, self.idem, self.effects, task)
+        ctx = WorkerContext(self.agent, self.model, self.idem, self.effects, task, ledger=self.ledger)
         try:
             output = self.worker.handle(task, ctx)
             result = self._result(task, "ok", output, None, ctx.tokens_used)
@@ -103,6 +111,7 @@ class WorkerLoop:
                 "budget": task.token_budget,
             },
         )
+        self.ledger.save_result(task.subtask_id, result.model_dump(mode="json"))
         bus.send(self.sqs, self.res.queue("results"), result, f"result:{task.subtask_id}")
         self._progress(task, "finished", attempt)
         bus.delete(self.sqs, self.queue_url, raw)

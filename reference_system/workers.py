@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from harness.instrument.effects import Effects
+from reference_system.ledger import BudgetBusy, Ledger
 from reference_system.llm import Completion, Model, count_tokens
 from reference_system.messages import SubtaskMessage
 
@@ -65,42 +66,62 @@ class WorkerContext:
     recorder: Effects
     task: SubtaskMessage
     tokens_used: int = field(default=0)
+    #: Durable budget accounting across attempts (None: this attempt only).
+    ledger: Ledger | None = None
 
     @property
     def budget(self) -> int:
         return self.task.token_budget
 
     def complete(self, kind: str, prompt: str, context: dict[str, Any]) -> Completion:
-        """Call the model within this subtask's token budget (recorded). The
-        model may generate only what the budget has left, so a subtask never
-        spends more than its share; an answer cut short fails the subtask."""
-        remaining = self.budget - self.tokens_used
+        """Call the model within this subtask's token budget (recorded).
+
+        The budget holds across redeliveries: what earlier attempts spent is
+        in the ledger, and a call first holds the tokens it may use there, so
+        two attempts in flight cannot both spend the same share. The model may
+        generate only what is left; an answer cut short fails the subtask."""
+        sub = self.task.subtask_id
+        spent, held = self.ledger.spent(sub) if self.ledger else (0, 0)
+        remaining = self.budget - spent - held - self.tokens_used
         need = count_tokens(prompt)
         if need >= remaining:
+            if held:
+                raise BudgetBusy(f"{sub}: another attempt holds {held} tokens of the budget")
             raise BudgetExceeded(
-                f"token budget exceeded: prompt needs {need} tokens, {remaining} of {self.budget} left"
+                f"token budget exceeded: prompt needs {need} tokens, {max(remaining, 0)} of {self.budget} left"
             )
+        if self.ledger and not self.ledger.hold(sub, remaining, self.budget):
+            raise BudgetBusy(f"{sub}: the budget changed under this attempt")
         limit = remaining - need
-        c = self.recorder.run(
-            "model.complete",
-            self.task.subtask_id,
-            lambda: self.model.complete(kind, prompt, {**context, "max_tokens": limit}),
-            value={
-                "task_id": self.task.task_id,
-                "budget": self.budget,
-                "max_tokens": limit,
-                "kind": kind,
-                "model": self.model.name,
-            },
-            result=lambda c: {"input_tokens": c.input_tokens, "output_tokens": c.output_tokens},
-        )
-        self.tokens_used += c.total_tokens
-        if self.tokens_used > self.budget:  # a model that ignored its limit
-            raise BudgetExceeded(f"token budget exceeded: used {self.tokens_used} of {self.budget} tokens")
+        used = 0
+        try:
+            c = self.recorder.run(
+                "model.complete",
+                sub,
+                lambda: self.model.complete(kind, prompt, {**context, "max_tokens": limit}),
+                value={
+                    "task_id": self.task.task_id,
+                    "budget": self.budget,
+                    "max_tokens": limit,
+                    "kind": kind,
+                    "model": self.model.name,
+                },
+                result=lambda c: {"input_tokens": c.input_tokens, "output_tokens": c.output_tokens},
+            )
+            used = c.total_tokens
+        finally:
+            if self.ledger:
+                # A call that failed is charged its prompt: what it generated is unknown.
+                self.ledger.settle(sub, remaining, used if used else need)
+        self.tokens_used += used
+        if used > remaining:  # a model that ignored its limit
+            raise BudgetExceeded(
+                f"token budget exceeded: used {spent + self.tokens_used} of {self.budget} tokens"
+            )
         if getattr(c, "truncated", False):
             raise BudgetExceeded(
                 f"token budget exceeded: the answer was cut at {c.output_tokens} tokens "
-                f"({self.tokens_used} of {self.budget} used)"
+                f"({spent + self.tokens_used} of {self.budget} used)"
             )
         return c
 

@@ -65,10 +65,13 @@ class RunResult:
     faults: int = 0
     restarts: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    verdicts: list[Any] = field(default_factory=list)
+    report: Path | None = None
 
     @property
     def ok(self) -> bool:
-        return all(i.holds for i in self.invariants)
+        """The invariants hold and no checker found a violation."""
+        return all(i.holds for i in self.invariants) and all(v.valid is not False for v in self.verdicts)
 
 
 def default_out(seed: int, sim: bool = False) -> Path:
@@ -84,8 +87,23 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> RunResult:
     if cfg.plan is not None:
         cfg.plan.dump(out / "plan.json")
     result = _run_sim(cfg, out) if cfg.sim else _run_processes(cfg, out, progress)
+    _check_and_report(result)
     (out / "summary.json").write_text(json.dumps(_summary_json(result), indent=2))
     return result
+
+
+def _check_and_report(result: RunResult) -> None:
+    """Audit the outputs (findings join the history), run every checker, and
+    write report.html beside the history."""
+    from harness.audit import audit_file
+    from harness.history.jsonl import read_history
+    from harness.report import build_report, run_checkers
+
+    audit_file(result.history)
+    ops, verdicts = run_checkers(read_history(result.history))
+    result.operations = len(ops)
+    result.verdicts = verdicts
+    result.report = build_report(result.history, result.out / "report.html", verdicts=verdicts)
 
 
 def _run_sim(cfg: RunConfig, out: Path) -> RunResult:
@@ -268,6 +286,8 @@ def _summary_json(r: RunResult) -> dict[str, Any]:
         "audit_events": r.audit_events,
         **r.extra,
         "invariants": [{"name": i.name, "holds": i.holds, "detail": i.detail} for i in r.invariants],
+        "checkers": {v.checker: v.valid for v in r.verdicts},
+        "report": str(r.report) if r.report else None,
         "verdict": "pass" if r.ok else "fail",
     }
 

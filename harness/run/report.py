@@ -33,4 +33,10 @@ def print_summary(r: RunResult, console: Console | None = None) -> None:
     for inv in r.invariants:
         v.add_row(inv.name, "[green]holds" if inv.holds else "[red]VIOLATED", inv.detail)
     console.print(v)
+    if r.verdicts:
+        from harness.report import print_verdicts
+
+        print_verdicts(r.verdicts, console)
+    if r.report:
+        console.print(f"report: {r.report}")
     console.print("[bold green]PASS" if r.ok else "[bold red]FAIL")
