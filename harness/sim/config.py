@@ -1,0 +1,70 @@
+"""What a simulated run is made of (:class:`SimConfig`) and what it leaves (:class:`SimResult`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.faults.plan import FaultPlan
+from harness.history.jsonl import write_history
+from harness.history.model import Op
+from harness.run.invariants import Invariant
+
+WorkerFactory = Callable[[], Any]
+
+
+@dataclass
+class SimConfig:
+    seed: int = 1
+    requests: int = 10
+    workers: int = 1
+    plan: FaultPlan | None = None
+    visibility_timeout: int = 5
+    max_virtual_seconds: float = 3600.0
+    max_steps: int = 100_000
+    tight_fraction: float = 0.1
+    #: capability -> factory of a Worker, replacing the reference worker.
+    worker_factories: dict[str, WorkerFactory] = field(default_factory=dict)
+    #: Replaces the reference Supervisor class (same constructor).
+    supervisor_class: Any = None
+    #: Explicit scheduling choices (indices into the ready agents, taken
+    #: modulo their number) consumed before the seeded generator.
+    schedule: Sequence[int] | None = None
+    prefix: str = "sim"
+    #: Explicit requests (BriefRequest), used instead of ``requests`` generated ones.
+    workload: Sequence[Any] | None = None
+    #: Replaces the reference WorkerLoop class (same constructor).
+    worker_loop_class: Any = None
+    #: Run the audit consumer of the status topic (it only tallies events).
+    auditor: bool = True
+    #: Stop early once nothing can happen any more (every agent idle, every
+    #: queue empty, nobody waiting to restart): a stuck run ends in seconds.
+    stop_when_quiet: bool = True
+
+
+@dataclass
+class SimResult:
+    config: SimConfig
+    ops: list[Op]
+    invariants: list[Invariant]
+    task_states: dict[str, str]
+    requests: list[str]
+    virtual_seconds: float
+    real_seconds: float
+    steps: int
+    choices: list[int]
+    faults_injected: int
+    #: Why the run ended: finished, quiet, time limit, step limit, all dead.
+    stopped: str = "finished"
+
+    @property
+    def ok(self) -> bool:
+        return all(i.holds for i in self.invariants)
+
+    def write(self, path: str | Path) -> Path:
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        write_history(self.ops, p)
+        return p
