@@ -9,7 +9,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Endpoints", "Recorder", "__version__", "embedded", "session"]
+__all__ = ["Endpoints", "Recorder", "__version__", "aws", "embedded", "localstack", "session"]
 
 
 def __getattr__(name: str) -> Any:
@@ -17,7 +17,7 @@ def __getattr__(name: str) -> Any:
         from harness.instrument.session import session
 
         return session
-    if name in ("embedded", "Endpoints"):
+    if name in ("embedded", "localstack", "aws", "Endpoints"):
         from harness import backends
 
         return getattr(backends, name)

@@ -27,6 +27,7 @@ def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from harness.backends import BackendError
     from harness.faults.plan import PlanError
     from harness.run import RunConfig, run
     from harness.run.main import RunError
@@ -55,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
         ) as bar:
             task = bar.add_task("run", total=cfg.requests)
             result = run(cfg, progress=lambda done, total: bar.update(task, completed=done, total=total))
-    except (RunError, PlanError) as e:
+    except (RunError, PlanError, BackendError) as e:
         print(f"harness run: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -11,6 +11,10 @@ import orjson
 SERVICES: tuple[str, ...] = ("sqs", "sns", "events", "dynamodb", "stepfunctions")
 
 
+#: boto3's environment variable suffix per service, where it is not the name upper-cased.
+_ENV_NAMES = {"events": "EVENTBRIDGE", "stepfunctions": "SFN"}
+
+
 @dataclass(frozen=True)
 class Endpoints:
     """A backend's coordinates.
@@ -48,9 +52,11 @@ class Endpoints:
         if self.access_key is not None:
             env["AWS_ACCESS_KEY_ID"] = self.access_key
             env["AWS_SECRET_ACCESS_KEY"] = self.secret_key or ""
+        if self.session_token:
+            env["AWS_SESSION_TOKEN"] = self.session_token
         for svc, url in self.urls.items():
             if url:
-                env[f"AWS_ENDPOINT_URL_{svc.upper()}"] = url
+                env[f"AWS_ENDPOINT_URL_{_ENV_NAMES.get(svc, svc.upper())}"] = url
         return env
 
     def to_json(self) -> str:

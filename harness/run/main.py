@@ -40,8 +40,10 @@ class RunConfig:
     sim: bool = False
 
     def validate(self) -> None:
-        if self.backend != "embedded":
-            raise RunError(f"unknown backend {self.backend!r}: available: embedded")
+        if self.backend not in ("embedded", "localstack"):
+            raise RunError(f"unknown backend {self.backend!r}: available: embedded, localstack")
+        if self.sim and self.backend != "embedded":
+            raise RunError("--sim runs on the embedded backend only")
         if self.requests < 0:
             raise RunError("--requests must be zero or more")
         if self.workers < 1:
@@ -144,7 +146,7 @@ def _run_processes(cfg: RunConfig, out: Path, progress: Progress | None) -> RunR
     t0 = time.monotonic()
     from reference_system.resources import deploy, task_states
 
-    with embedded("server", seed=cfg.seed) as ep:
+    with _backend(cfg) as ep:
         with Recorder(parts / "history.deploy.jsonl", clock=wall_clock(start_ns), keep=False) as rec:
             res = deploy(session(ep, "deploy", rec), cfg.prefix)
         (out / "resources.json").write_text(res.to_json())
@@ -222,6 +224,15 @@ def _run_processes(cfg: RunConfig, out: Path, progress: Progress | None) -> RunR
         faults=faults,
         restarts=restarts,
     )
+
+
+def _backend(cfg: RunConfig) -> Any:
+    """Agents are separate processes: the embedded backend runs as a server."""
+    if cfg.backend == "embedded":
+        return embedded("server", seed=cfg.seed)
+    from harness.backends import open_backend
+
+    return open_backend(cfg.backend)
 
 
 def _crashed(returncode: int) -> bool:

@@ -21,7 +21,9 @@ def _harness(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[st
 @pytest.mark.slow
 def test_run_records_checks_and_summarises(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    p = _harness("run", "--requests", "4", "--workers", "3", "--seed", "2", "--out", str(out))
+    p = _harness(
+        "run", "--requests", "4", "--workers", "3", "--seed", "2", "--plan", "none", "--out", str(out)
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     for line in (
         "requests submitted",
@@ -46,6 +48,22 @@ def test_run_records_checks_and_summarises(tmp_path: Path) -> None:
     assert {"supervisor", "worker-1", "worker-2", "worker-3", "deploy"} <= agents
 
 
+@pytest.mark.slow
+def test_sim_run_under_the_default_faults_replays_byte_for_byte(tmp_path: Path) -> None:
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        p = _harness("run", "--sim", "--requests", "3", "--seed", "4", "--out", str(out))
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert "replay" in p.stdout and "faults injected" in p.stdout
+        runs.append(out)
+    a, b = ((r / "history.jsonl").read_bytes() for r in runs)
+    assert a == b
+    summary = json.loads((runs[0] / "summary.json").read_text())
+    assert summary["faults_injected"] > 0 and summary["verdict"] == "pass"
+    assert (runs[0] / "report.html").stat().st_size > 10_000
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -53,6 +71,8 @@ def test_run_records_checks_and_summarises(tmp_path: Path) -> None:
         (["--workers", "0"], "--workers must be at least 1"),
         (["--backend", "mainframe"], "unknown backend 'mainframe'"),
         (["--requests", "many"], "invalid int value"),
+        (["--plan", "/nonexistent/plan.json"], "cannot read fault plan"),
+        (["--sim", "--backend", "localstack"], "--sim runs on the embedded backend only"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
