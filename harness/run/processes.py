@@ -1,7 +1,8 @@
-"""Starting and stopping agent processes."""
+"""Starting, stopping, pausing and resuming agent processes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -11,24 +12,72 @@ from pathlib import Path
 from harness.backends.endpoints import Endpoints
 
 
-def spawn(args: list[str], endpoints: Endpoints, log: Path) -> subprocess.Popen[bytes]:
-    """Start ``python -m reference_system.agent ARGS`` with the backend in its environment."""
-    env = {**os.environ, **endpoints.to_env(), "HARNESS_ENDPOINTS": endpoints.to_json()}
-    fh = log.open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "reference_system.agent", *args],
-        env=env,
-        stdout=fh,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+def spawn(
+    args: list[str],
+    endpoints: Endpoints,
+    log: Path,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``python -m reference_system.agent ARGS`` with the backend in its
+    environment (plus ``env``), in a session of its own."""
+    full = {**os.environ, **endpoints.to_env(), "HARNESS_ENDPOINTS": endpoints.to_json(), **(env or {})}
+    with log.open("ab") as fh:
+        return subprocess.Popen(
+            [sys.executable, "-m", "reference_system.agent", *args],
+            env=full,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def signal_process(p: subprocess.Popen[bytes], sig: int) -> bool:
+    """Send ``sig`` to ``p`` if it is still running; returns whether it was sent."""
+    if p.poll() is not None:
+        return False
+    try:
+        os.kill(p.pid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def pause(p: subprocess.Popen[bytes]) -> bool:
+    """SIGSTOP: the process stops where it stands, mid-call or not."""
+    return signal_process(p, signal.SIGSTOP)
+
+
+def resume(p: subprocess.Popen[bytes]) -> bool:
+    """SIGCONT a paused process (harmless on a running one)."""
+    return signal_process(p, signal.SIGCONT)
+
+
+def state(pid: int) -> str | None:
+    """The kernel's one-letter state of ``pid`` (``R``, ``S``, ``T`` stopped,
+    ``Z`` zombie, ...), or None when there is no such process."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # "pid (comm) S ...": comm may hold spaces and parentheses; the state follows the last ')'.
+    return text.rsplit(")", 1)[1].split()[0]
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not exited (a zombie has)."""
+    s = state(pid)
+    return s is not None and s not in ("Z", "X")
 
 
 def stop(procs: list[subprocess.Popen[bytes]], grace: float = 10.0) -> None:
-    """SIGTERM every process, wait up to ``grace`` seconds, then kill what is left."""
+    """SIGTERM every process (continuing any paused one first, so it can act
+    on it), wait up to ``grace`` seconds, then kill what is left."""
     for p in procs:
         if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                p.send_signal(signal.SIGCONT)
+                p.send_signal(signal.SIGTERM)
     for p in procs:
         try:
             p.wait(timeout=grace)

@@ -1,0 +1,70 @@
+"""Chaos Toolkit extension: faults and probes for the reference system.
+
+- :mod:`harness.chaos.actions`: ``apply_fault_plan``, ``clear_fault_plans``,
+  ``kill_worker``, ``pause_worker``, ``partition_agent``, ``heal``,
+  ``submit_requests``;
+- :mod:`harness.chaos.probes`: ``invariants_hold``, ``queue_depth``,
+  ``dlq_is_empty``, ``tasks_in_flight``, ``faults_injected``;
+- :mod:`harness.chaos.control`: starts and stops the system around an experiment.
+
+``chaos discover --no-install chaostoolkit-mas-harness`` lists them (through
+the small ``chaosmas`` distribution in ``chaos/extension``, whose
+``discover()`` is this one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["discover"]
+
+#: The distribution Chaos Toolkit discovers (chaos/extension).
+DISTRIBUTION = "chaostoolkit-mas-harness"
+
+
+def discover(discover_system: bool = True) -> dict[str, Any]:
+    """The extension's activities (and, with discover_system, the reference system's shape)."""
+    from chaoslib.discovery.discover import discover_actions, discover_probes, initialize_discovery_result
+
+    discovery = initialize_discovery_result(DISTRIBUTION, _version(), "mas-harness")
+    discovery["activities"].extend(discover_actions("harness.chaos.actions"))
+    discovery["activities"].extend(discover_probes("harness.chaos.probes"))
+    if discover_system:
+        discovery["system"] = _system()
+    return discovery
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    for dist in (DISTRIBUTION, "mas-harness"):
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            continue
+    return "0"
+
+
+def _system() -> dict[str, Any]:
+    """What an experiment can target, without starting anything."""
+    from harness.backends.named import BACKENDS
+    from harness.chaos.system import SYSTEM_ARGUMENTS
+    from harness.faults.plan import CALL_KINDS, PROCESS_KINDS
+    from harness.run.cluster import WORK_QUEUES
+    from reference_system.resources import CAPABILITIES
+
+    return {
+        "backends": BACKENDS,
+        "agents": ["supervisor", "worker-N"],
+        "capabilities": list(CAPABILITIES),
+        "queues": [*WORK_QUEUES, *(f"{c}-dlq" for c in CAPABILITIES)],
+        "fault_kinds": sorted(CALL_KINDS | PROCESS_KINDS | {"model"}),
+        "control_arguments": SYSTEM_ARGUMENTS,
+        "configuration": [
+            "harness_backend",
+            "harness_allowed_accounts",
+            "harness_worker",
+            "harness_supervisor_reads",
+            "harness_out",
+        ],
+    }
