@@ -12,6 +12,7 @@ from harness.faults.plan import (
     Trigger,
     Window,
 )
+from harness.faults.proxy import TcpProxy
 
 __all__ = [
     "CALL_KINDS",
@@ -26,6 +27,7 @@ __all__ = [
     "ModelTimeout",
     "PlanError",
     "Target",
+    "TcpProxy",
     "Trigger",
     "Window",
 ]

@@ -10,6 +10,7 @@ injected fault is recorded as an ``info`` operation of process ``nemesis``.
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -64,18 +65,24 @@ class FaultInjector:
         self._states = [FaultState(n, f, plan.rng_for(n)) for n, f in plan.named()]
         self._call_states = [s for s in self._states if s.fault.kind in CALL_KINDS or _call_crash(s)]
         self._delivered: dict[str, deque[dict[str, Any]]] = defaultdict(lambda: deque(maxlen=64))
-        self._held: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._held: dict[str, list[_Waiting]] = {}
         self._versions: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
         kinds = {s.fault.kind for s in self._states}
         # Remembering deliveries and item versions costs copies: only when needed.
         self._keep_deliveries = "duplicate_delivery" in kinds
         self._keep_versions = "stale_read" in kinds
+        self._skewed: set[str] = set()
+        # Sessions of one process may be used from several threads: trigger
+        # counters, random streams and the remembered messages and versions
+        # change under this lock (never held while a call is in flight).
+        self._lock = threading.RLock()
         self.injected = 0
 
     # -- bookkeeping ------------------------------------------------------------
 
     def record(self, kind: str, key: str, correlation_id: str | None = None, **value: Any) -> None:
-        self.injected += 1
+        with self._lock:
+            self.injected += 1
         self.recorder.record(
             NEMESIS, INFO, f"fault.{kind}", key, value or None, correlation_id=correlation_id
         )
@@ -88,23 +95,25 @@ class FaultInjector:
         self, kinds: frozenset[str] | set[str], agent: str, service: str, operation: str
     ) -> list[FaultState]:
         now = self.clock()
-        return [
-            s
-            for s in self._states
-            if s.fault.kind in kinds
-            and s.fault.target.matches(agent, service, operation)
-            and s.should_fire(now)
-        ]
+        with self._lock:
+            return [
+                s
+                for s in self._states
+                if s.fault.kind in kinds
+                and s.fault.target.matches(agent, service, operation)
+                and s.should_fire(now)
+            ]
 
     # -- AWS calls ----------------------------------------------------------------
 
     def intercept(self, call: Call, proceed: Callable[[], HttpAndParsed]) -> HttpAndParsed:
         now = self.clock()
-        fired = [
-            s
-            for s in self._call_states
-            if s.fault.target.matches(call.agent, call.service, call.operation) and s.should_fire(now)
-        ]
+        with self._lock:
+            fired = [
+                s
+                for s in self._call_states
+                if s.fault.target.matches(call.agent, call.service, call.operation) and s.should_fire(now)
+            ]
         where = f"{call.agent}:{call.service}.{call.operation}"
         crash_after = None
         for s in fired:
@@ -133,11 +142,12 @@ class FaultInjector:
         if crash_after is not None:
             self._crash(call, crash_after.name, where)
         if http.status_code < 300:
-            self._observe(call, parsed)
-            if call.service == "sqs" and call.operation == "ReceiveMessage":
-                self._shuffle(call, parsed, fired, where)
-            elif stale is not None:
-                parsed = self._stale(call, parsed, stale.name, where)
+            with self._lock:
+                self._observe(call, parsed)
+                if call.service == "sqs" and call.operation == "ReceiveMessage":
+                    self._shuffle(call, parsed, fired, where)
+                elif stale is not None:
+                    parsed = self._stale(call, parsed, stale.name, where)
         if lose_ack is not None:
             code = lose_ack.fault.params.get("error", "timeout")
             self.record("lose_ack", where, call.correlation_id, fault=lose_ack.name, error=code)
@@ -159,60 +169,97 @@ class FaultInjector:
                 for m in parsed.get("Messages", []) or []:
                     self._delivered[str(call.key)].append(copy.deepcopy(m))
         elif self._keep_versions and call.service == "dynamodb" and call.operation in ("GetItem", "PutItem"):
-            item = parsed.get("Item") if call.operation == "GetItem" else call.params.get("Item")
-            if item and "version" in item and "N" in item["version"]:
+            if call.operation == "GetItem":
+                if _projection(call.params) is not None:
+                    return  # a partial item is not a version of it
+                item = parsed.get("Item")
+            else:
+                item = call.params.get("Item")
+            if item and "N" in (item.get("version") or {}):
                 hist = self._versions[str(call.key)]
                 v = int(item["version"]["N"])
                 if not hist or hist[-1][0] != v:
                     hist.append((v, copy.deepcopy(item)))
 
     def _shuffle(self, call: Call, parsed: dict[str, Any], fired: list[FaultState], where: str) -> None:
+        """Apply duplicate delivery and reordering to a successful receive.
+
+        A receive never returns more than its MaxNumberOfMessages, as SQS
+        never does: what does not fit (a message held back by ``reorder``, a
+        duplicate) waits for the next receive on the queue that has room."""
         queue = str(call.key)
+        limit = _max_messages(call.params)
         msgs: list[dict[str, Any]] = parsed.setdefault("Messages", [])
-        held = self._held.pop(queue, [])
+        fresh = {m.get("MessageId") for m in msgs}
+        # Waiting from earlier receives: held-back messages and undelivered
+        # duplicates. A copy of a message SQS has just delivered again by
+        # itself (its visibility timeout ran out) is stale: drop it.
+        waiting = [w for w in self._held.pop(queue, []) if w[0].get("MessageId") not in fresh]
+        held_now: list[_Waiting] = []
         for s in fired:
             if s.fault.kind == "duplicate_delivery":
-                earlier = [m for m in self._delivered[queue] if all(m is not x for x in msgs)]
-                if earlier:
-                    dup = copy.deepcopy(s.rng.choice(earlier))
+                # Never a second copy of a message in this same response: a copy
+                # of an earlier delivery now, or else one of this response's
+                # messages again on a later receive.
+                delivered = self._delivered[queue]
+                earlier = [m for m in delivered if m.get("MessageId") not in fresh]
+                now = [m for m in delivered if m.get("MessageId") in fresh] if not earlier else []
+                if earlier or now:
+                    dup = copy.deepcopy(s.rng.choice(earlier or now))
                     attrs = dup.setdefault("Attributes", {})
                     attrs["ApproximateReceiveCount"] = str(int(attrs.get("ApproximateReceiveCount", "1")) + 1)
-                    msgs.append(dup)
-                    self.record(
-                        "duplicate_delivery",
-                        where,
-                        call.correlation_id,
-                        fault=s.name,
-                        sqs_id=dup.get("MessageId"),
-                    )
+                    (waiting if earlier else held_now).append((dup, s.name))
             elif s.fault.kind == "reorder" and not queue.endswith(".fifo") and msgs:
                 if len(msgs) > 1:
                     msgs.reverse()
                     self.record("reorder", where, call.correlation_id, fault=s.name, reversed=len(msgs))
                 else:
-                    self._held[queue].append(msgs.pop())
+                    held_now.append((msgs.pop(), None))
                     self.record("reorder", where, call.correlation_id, fault=s.name, held=1)
-        msgs.extend(held)
+        room = max(0, limit - len(msgs))
+        for m, dup_of in waiting[:room]:
+            msgs.append(m)
+            if dup_of is not None:
+                self.record(
+                    "duplicate_delivery", where, call.correlation_id, fault=dup_of, sqs_id=m.get("MessageId")
+                )
+        left = waiting[room:] + held_now
+        if left:
+            self._held[queue] = left
         if not msgs:
             parsed.pop("Messages", None)
 
     def _stale(self, call: Call, parsed: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+        """Serve the latest earlier version of the item seen by this injector
+        (written by a PutItem or returned by a read), if there is one."""
         if call.operation != "GetItem" or call.params.get("ConsistentRead"):
             return parsed
         item = parsed.get("Item")
-        if not item or "version" not in item:
+        if not item or "N" not in (item.get("version") or {}):
             return parsed
+        projection = _projection(call.params)
+        if projection == ():
+            return parsed  # nested paths: not worth modelling
         current = int(item["version"]["N"])
-        older = [it for v, it in self._versions[str(call.key)] if v < current]
+        key = call.params.get("Key") or {}
+        # Versions are filed by the harness's guess at the item's key; check the
+        # real key too, so that another item is never served in its place.
+        older = [
+            it
+            for v, it in self._versions[str(call.key)]
+            if v < current and all(it.get(k) == kv for k, kv in key.items())
+        ]
         if not older:
             return parsed
         old = copy.deepcopy(older[-1])
+        if projection is not None:
+            old = {k: v for k, v in old.items() if k in projection}
         self.record(
             "stale_read",
             where,
             call.correlation_id,
             fault=name,
-            served=int(old["version"]["N"]),
+            served=int(older[-1]["version"]["N"]),
             current=current,
         )
         return {**parsed, "Item": old}
@@ -238,20 +285,29 @@ class FaultInjector:
         return pause
 
     def restart_delay(self, agent: str) -> float | None:
-        """Seconds after which a crashed ``agent`` comes back (None: never)."""
+        """Seconds after which a crashed ``agent`` comes back (None: never).
+        Any crash fault aimed at the agent says, step- or call-aimed alike."""
         for s in self._states:
-            if s.fault.kind == "crash" and s.fault.target.matches(agent, "*", "*"):
+            if s.fault.kind == "crash" and s.fault.target.matches_agent(agent):
                 r = s.fault.params.get("restart_after", 5.0)
                 return None if r is None else float(r)
         return 5.0
 
     def clock_skew(self, agent: str) -> float:
-        """Seconds by which ``agent``'s clock is off (sum of the skew faults aimed at it)."""
-        return sum(
+        """Seconds by which ``agent``'s clock is off (sum of the skew faults
+        aimed at it). Recorded once per agent, the first time it is asked."""
+        skew = sum(
             float(s.fault.params.get("seconds", 1.0))
             for s in self._states
-            if s.fault.kind == "clock_skew" and s.fault.target.matches(agent, "*", "*")
+            if s.fault.kind == "clock_skew" and s.fault.target.matches_agent(agent)
         )
+        if skew and agent not in self._skewed:
+            with self._lock:
+                first = agent not in self._skewed
+                self._skewed.add(agent)
+            if first:
+                self.record("clock_skew", agent, agent=agent, seconds=skew)
+        return skew
 
     def model_fault(self, agent: str, kind: str) -> str | None:
         """The model fault mode (malformed, timeout, overlong) for this call, if one fires."""
@@ -260,6 +316,36 @@ class FaultInjector:
             self.record("model", f"{agent}:model.{kind}", fault=s.name, mode=mode)
             return mode
         return None
+
+
+#: A message waiting for a receive with room: (message, name of the
+#: duplicate_delivery fault that made it, or None for a held-back message).
+_Waiting = tuple[dict[str, Any], str | None]
+
+
+def _max_messages(params: dict[str, Any]) -> int:
+    try:
+        return max(1, int(params.get("MaxNumberOfMessages", 1)))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _projection(params: dict[str, Any]) -> tuple[str, ...] | None:
+    """The top-level attributes a GetItem asks for: None for the whole item,
+    () for a projection this module does not model (nested paths)."""
+    if params.get("AttributesToGet"):
+        return tuple(params["AttributesToGet"])
+    expr = params.get("ProjectionExpression")
+    if not expr:
+        return None
+    names = params.get("ExpressionAttributeNames") or {}
+    out = []
+    for part in expr.split(","):
+        part = part.strip()
+        if not part or "." in part or "[" in part:
+            return ()
+        out.append(names.get(part, part))
+    return tuple(out)
 
 
 def _call_crash(s: FaultState) -> bool:

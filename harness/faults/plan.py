@@ -60,6 +60,10 @@ class Target(_Strict):
     def matches(self, agent: str, service: str, operation: str) -> bool:
         return _glob(self.agent, agent) and _glob(self.service, service) and _glob(self.operation, operation)
 
+    def matches_agent(self, agent: str) -> bool:
+        """Whether the fault is aimed at ``agent``, whatever the service and operation."""
+        return _glob(self.agent, agent)
+
 
 def _glob(pattern: str, value: str) -> bool:
     return pattern == "*" or pattern == value or fnmatch.fnmatchcase(value, pattern)
@@ -71,6 +75,12 @@ class Window(_Strict):
 
     start: float = Field(default=0.0, ge=0)
     end: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _check_order(self) -> Window:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("end must not be before start")
+        return self
 
     def contains(self, t: float) -> bool:
         return t >= self.start and (self.end is None or t < self.end)
@@ -97,13 +107,38 @@ class Fault(_Strict):
     @model_validator(mode="after")
     def _check_params(self) -> Fault:
         p = self.params
-        if self.kind in ("delay", "pause", "clock_skew") and not isinstance(
-            p.get("seconds", 1.0), (int, float)
-        ):
-            raise ValueError(f"{self.kind}: params.seconds must be a number")
+        if self.kind in ("delay", "pause", "clock_skew"):
+            secs = p.get("seconds", 1.0)
+            if not _is_number(secs):
+                raise _ParamError("seconds", f"must be a number ({self.kind})")
+            if self.kind != "clock_skew" and secs < 0:
+                raise _ParamError("seconds", f"must not be negative ({self.kind})")
         if self.kind == "model" and p.get("mode", "malformed") not in ("malformed", "timeout", "overlong"):
-            raise ValueError("model: params.mode must be malformed, timeout or overlong")
+            raise _ParamError("mode", "must be malformed, timeout or overlong (model)")
+        if self.kind == "crash":
+            if p.get("when", "after") not in ("before", "after"):
+                raise _ParamError("when", "must be before or after (crash)")
+            r = p.get("restart_after", 5.0)
+            if r is not None and (not _is_number(r) or r < 0):
+                raise _ParamError("restart_after", "must be a non-negative number or null (crash)")
+        if self.kind == "throttle" and "code" in p and not (isinstance(p["code"], str) and p["code"]):
+            raise _ParamError("code", "must be an error code string (throttle)")
+        err = p.get("error", "timeout")
+        if self.kind == "lose_ack" and not (isinstance(err, str) and err):
+            raise _ParamError("error", "must be timeout or an error code string (lose_ack)")
         return self
+
+
+class _ParamError(ValueError):
+    """A bad ``params`` entry; ``parse`` names it in the error's location."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 class FaultPlan(_Strict):
@@ -124,23 +159,37 @@ class FaultPlan(_Strict):
     def load(cls, path: str | Path) -> FaultPlan:
         p = Path(path)
         try:
-            text = p.read_text()
+            data = p.read_bytes()
         except OSError as e:
-            raise PlanError(f"{p}: cannot read fault plan: {e.strerror}") from None
-        return cls.parse(text, str(p))
+            raise PlanError(_one_line(f"{p}: cannot read fault plan: {e.strerror or e}")) from None
+        return cls.parse(data, str(p))
 
     @classmethod
-    def parse(cls, text: str, source: str = "fault plan") -> FaultPlan:
+    def parse(cls, text: str | bytes, source: str = "fault plan") -> FaultPlan:
+        """Validate a plan; any problem is a PlanError with a one-line message
+        naming ``source`` and the offending field."""
         try:
             return cls.model_validate_json(text)
         except ValidationError as e:
             err = e.errors()[0]
-            loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+            parts = [str(x) for x in err["loc"]]
+            msg = str(err["msg"])
+            cause = (err.get("ctx") or {}).get("error")
+            if isinstance(cause, _ParamError):
+                parts += ["params", cause.name]
+                msg = str(cause)
+            elif isinstance(cause, ValueError):
+                msg = str(cause)
+            loc = ".".join(parts) or "(top level)"
             more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-            raise PlanError(f"{source}: {loc}: {err['msg']}{more}") from None
+            raise PlanError(_one_line(f"{source}: {loc}: {msg}{more}")) from None
 
     def dump(self, path: str | Path) -> None:
         Path(path).write_text(self.model_dump_json(indent=2, exclude_defaults=True) + "\n")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines())
 
 
 class FaultState:

@@ -2,7 +2,8 @@
 
 Each agent process of a multi-process run reaches the backend through its own
 proxy, so a partition is real at the socket level: ``cut()`` refuses new
-connections and resets open ones; ``heal()`` lets traffic through again.
+connections and resets open ones; ``reset()`` only resets the open ones;
+``heal()`` lets traffic through again.
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ class TcpProxy:
         """Partition: reset every open connection and refuse new ones."""
         with self._lock:
             self._cut = True
+        self.reset()
+
+    def reset(self) -> None:
+        """Reset every open connection (new ones are let through unless cut)."""
+        with self._lock:
             conns, self._conns = self._conns, set()
         for c in conns:
             _reset(c)
@@ -59,6 +65,9 @@ class TcpProxy:
     def close(self) -> None:
         self._closed = True
         self.cut()
+        # shutdown() wakes the thread blocked in accept(); close() alone does not.
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self._server.close()
         self._thread.join(timeout=2)
@@ -75,7 +84,7 @@ class TcpProxy:
                 client, _ = self._server.accept()
             except OSError:
                 return
-            if self._cut:
+            if self._cut or self._closed:
                 self.refused += 1
                 _reset(client)
                 continue
@@ -84,9 +93,20 @@ class TcpProxy:
             except OSError:
                 _reset(client)
                 continue
-            self.accepted += 1
+            # The timeout was for connecting only: a long poll may sit idle for 20 s.
+            upstream.settimeout(None)
             with self._lock:
-                self._conns.update((client, upstream))
+                # Checked again under the lock, so that a cut() made while
+                # connecting upstream cannot miss this connection.
+                refused = self._cut
+                if not refused:
+                    self._conns.update((client, upstream))
+            if refused:
+                self.refused += 1
+                _reset(client)
+                _reset(upstream)
+                continue
+            self.accepted += 1
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
@@ -114,5 +134,9 @@ def _reset(s: socket.socket) -> None:
     """Close with RST rather than FIN, as a dropped connection looks to the peer."""
     with contextlib.suppress(OSError):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    # A pump thread blocked in recv() on this socket keeps it open past close():
+    # shutting down the read side wakes it (and sends nothing to the peer).
+    with contextlib.suppress(OSError):
+        s.shutdown(socket.SHUT_RD)
     with contextlib.suppress(OSError):
         s.close()
