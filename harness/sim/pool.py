@@ -93,7 +93,7 @@ class SessionPool:
         with self._lock:
             e = self._entries.get(key)
             if e is None:
-                inst = _Pooled(recorder, agent)
+                inst = _Pooled(recorder, agent, process=agent)
                 e = self._entries[key] = _Entry(inst, InstrumentedSession(ep, inst))
         e.inst.rebind(recorder, interceptors)
         return SimSession(agent, e.inst, e.clients, e.session)

@@ -1,8 +1,10 @@
 """A deterministic run driven one step at a time.
 
-One thread steps every agent of the reference system on moto in-process; a
-seeded scheduler (or whoever drives the simulation) picks the next step, and a
-virtual clock stands in for time. :func:`harness.sim.simulate` drives it to the
+Every agent of the reference system runs on moto in-process, one at a time:
+a seeded scheduler (or whoever drives the simulation) picks which agent goes
+on, and the agent runs until its next AWS call or the end of its step (see
+:mod:`harness.sim.threads`), so agents interleave call by call. A virtual
+clock stands in for time. :func:`harness.sim.simulate` drives it to the
 end in one call; a stateful test drives it rule by rule (submit, deliver,
 duplicate, crash, advance the clock) and checks invariants in between.
 """
@@ -19,17 +21,20 @@ from typing import Any
 from harness.faults.injector import AgentCrash, FaultInjector
 from harness.faults.model import FaultyModel
 from harness.faults.plan import FaultPlan
-from harness.history.model import Op
+from harness.history.model import INFO, Op
 from harness.history.recorder import Recorder
 from harness.run.invariants import all_terminal, no_double_effects
+from harness.sim.checks import AGENT_CRASH
 from harness.sim.clock import VirtualClock
 from harness.sim.config import SimConfig, SimResult
 from harness.sim.latency import AwsLatency, SlowModel
 from harness.sim.nemesis import Nemesis, resend_params
 from harness.sim.pool import POOL
+from harness.sim.threads import Runner, Yielder
 
-#: Idle agents back off from MIN to MAX seconds (doubling), as real pollers do.
-MIN_BACKOFF, MAX_BACKOFF = 0.05, 1.0
+#: Idle agents back off from MIN to MAX seconds (doubling) before polling again;
+#: real pollers long-poll instead, which the simulator does not model.
+MIN_BACKOFF, MAX_BACKOFF = 0.2, 1.6
 
 #: Queues the driver may duplicate a message on (standard queues; FIFO ones deduplicate).
 DUPLICABLE = ("research", "write", "review", "results", "audit")
@@ -46,6 +51,7 @@ class _Slot:
     restart_at: float | None = None
     steps: int = 0
     idle: bool = False
+    runner: Runner | None = None
 
 
 class Simulation:
@@ -96,8 +102,12 @@ class Simulation:
 
         self._model = ScriptedModel(seed=cfg.seed)
         self.slots = self._slots()
+        self._runners = {s.name: Runner(s.name) for s in self.slots}
+        self._yielder = Yielder(self._runners)
+        self._stack.callback(self._close_runners)  # before the backend goes away
         for s in self.slots:
-            s.agent = s.make()
+            s.runner = self._runners[s.name]
+            s.agent = self._make(s)
         self._workload = (
             list(cfg.workload)
             if cfg.workload is not None
@@ -109,12 +119,16 @@ class Simulation:
     def close(self) -> None:
         self._stack.close()
 
+    def _close_runners(self) -> None:
+        for r in self._runners.values():
+            r.close()
+
     # -- agents ----------------------------------------------------------------
 
     def session(self, name: str) -> Any:
         """``name``'s instrumented session: simulated latency, the plan's faults, the nemesis."""
         latency = AwsLatency(self.clock, random.Random(f"{self.cfg.seed}:{name}"))
-        return POOL.session(self.ep, name, self.rec, [latency, self.injector, self.nemesis])
+        return POOL.session(self.ep, name, self.rec, [self._yielder, latency, self.injector, self.nemesis])
 
     def _model_for(self, name: str) -> Any:
         return SlowModel(FaultyModel(self._model, self.injector, name), self.clock)
@@ -198,6 +212,7 @@ class Simulation:
                 return None
             request = self.pending_requests[0]
         sup = self.slots[0]
+        self._finish_step(sup)
         for attempt in range(20):
             self._restart_due(force=not sup.alive and sup.restart_at is not None)
             if not sup.alive:
@@ -223,28 +238,32 @@ class Simulation:
         return ids
 
     def step(self, choice: int | None = None) -> str | None:
-        """One step of one ready agent (``choice`` indexes the ready agents,
-        else the schedule or the seed picks); when nobody is ready, time moves
-        to the next wake-up. Returns the agent that stepped, or None."""
+        """Let one ready agent go on until its next AWS call or the end of its
+        step (``choice`` indexes the ready agents, else the schedule or the seed
+        picks); when nobody is ready, time moves to the next wake-up. Returns
+        the agent that went on, or None."""
         now = self.clock.now()
         self._restart_due()
-        ready = [s for s in self.slots if s.alive and s.ready_at <= now]
+        ready = [s for s in self.slots if s.alive and (self._mid(s) or s.ready_at <= now)]
         if not ready:
             self._sleep_until_wake()
             return None
         pick = self._sched.pick(len(ready)) if choice is None else choice % len(ready)
         slot = ready[pick]
-        self._step(slot)
+        self._advance(slot)
         return slot.name
 
     def deliver(self, name: str) -> bool | None:
-        """Step agent ``name`` now, whether or not it is due (it receives and
-        handles what is waiting for it). None if it is down."""
+        """Run agent ``name``'s step to its end now, whether or not it is due
+        (it receives and handles what is waiting for it). Returns whether it
+        did anything; None if it is down or met an error."""
         self._restart_due()
         slot = self.slot(name)
         if not slot.alive:
             return None
-        return self._step(slot)
+        if not self._mid(slot):
+            self._advance(slot)
+        return self._finish_step(slot)
 
     def duplicate(self, queue: str, back: int = 0) -> bool:
         """Deliver again a message already delivered from ``queue`` (a logical
@@ -260,17 +279,24 @@ class Simulation:
         return True
 
     def crash(self, name: str, *, after_calls: int | None = None, restart_after: float | None = 5.0) -> None:
-        """Crash agent ``name``: now (between two steps), or during a later step
-        right after its ``after_calls``-th AWS call from now applied. It comes
-        back after ``restart_after`` virtual seconds (None: never)."""
+        """Crash agent ``name``: now (where it stands, even half-way through a
+        step), or right after its ``after_calls``-th AWS call from now applied.
+        It comes back after ``restart_after`` virtual seconds (None: never)."""
         slot = self.slot(name)
         self._restart_after[name] = restart_after
-        if after_calls is None:
-            if slot.alive:
-                self.nemesis.record("crash", name, agent=name, by="nemesis")
-                self._crashed(slot)
-        else:
+        if after_calls is not None:
             self.nemesis.arm_crash(name, after_calls)
+            return
+        if not slot.alive:
+            return
+        self.nemesis.record("crash", name, agent=name, by="nemesis")
+        if self._mid(slot):
+            assert slot.runner is not None
+            if slot.runner.crash():
+                self._ended(slot)
+            self._finish_step(slot)
+        else:
+            self._crashed(slot)
 
     def advance(self, seconds: float) -> None:
         """Let ``seconds`` of virtual time pass (visibility timeouts expire, crashed agents restart)."""
@@ -317,21 +343,70 @@ class Simulation:
 
     # -- internals -----------------------------------------------------------------
 
-    def _step(self, slot: _Slot) -> bool | None:
+    @staticmethod
+    def _mid(slot: _Slot) -> bool:
+        return slot.runner is not None and slot.runner.mid_step
+
+    def _make(self, slot: _Slot) -> Any:
+        from harness.instrument.effects import Effects
+
+        agent = slot.make()
+        # Effects name their process after the thread unless told: tell them.
+        eff = getattr(agent, "effects", None)
+        if isinstance(eff, Effects) and eff.process is None:
+            eff.process = slot.name
+        return agent
+
+    def _advance(self, slot: _Slot) -> None:
+        """Let ``slot`` run to its next yield point or the end of its step."""
         from reference_system.runner import step_safely
 
+        assert slot.runner is not None
         self.steps += 1
-        slot.steps += 1
-        now = self.clock.now()
-        try:
-            pause = self.injector.on_step(slot.name)
+        if self._mid(slot):
+            ended = slot.runner.resume()
+        else:
+            slot.steps += 1
+            try:
+                pause = self.injector.on_step(slot.name)
+            except AgentCrash:
+                self._crashed(slot)
+                return
             if pause:
-                slot.ready_at = now + pause
-                return None
-            did = step_safely(slot.agent)
-        except AgentCrash:
+                slot.ready_at = self.clock.now() + pause
+                return
+            agent = slot.agent
+            ended = slot.runner.start(lambda: step_safely(agent))
+        if ended:
+            self._ended(slot)
+
+    def _finish_step(self, slot: _Slot) -> bool | None:
+        """Run ``slot``'s current step (if it is in one) to its end."""
+        did: bool | None = None
+        while self._mid(slot):
+            assert slot.runner is not None
+            self.steps += 1
+            if slot.runner.resume():
+                did = self._ended(slot)
+        return did if did is not None else (slot.idle is False and slot.alive) or None
+
+    def _ended(self, slot: _Slot) -> bool | None:
+        """Account for the end of ``slot``'s step; returns whether it did anything."""
+        assert slot.runner is not None
+        how, value = slot.runner.outcome or ("ok", None)
+        if how == "raised":
+            if not isinstance(value, AgentCrash):  # a bug in the agent: it dies, as its process would
+                self.rec.record(
+                    slot.name,
+                    INFO,
+                    AGENT_CRASH,
+                    slot.name,
+                    {"error": f"{type(value).__name__}: {value}"},
+                    agent=slot.name,
+                )
             self._crashed(slot)
             return None
+        did = value
         slot.idle = did is False  # None: it met a transient error and will try again
         if did:
             slot.backoff = MIN_BACKOFF
@@ -339,7 +414,7 @@ class Simulation:
         else:
             slot.ready_at = self.clock.now() + slot.backoff
             slot.backoff = min(slot.backoff * 2, MAX_BACKOFF)
-        return did
+        return bool(did) if did is not None else None
 
     def _crashed(self, slot: _Slot) -> None:
         slot.alive = False
@@ -361,7 +436,7 @@ class Simulation:
             if s.restart_at > self.clock.now():
                 continue
             try:
-                s.agent = s.make()
+                s.agent = self._make(s)
             except AgentCrash:
                 self._crashed(s)
                 continue
@@ -382,7 +457,7 @@ class Simulation:
         """Nothing can happen any more: every agent alive and idle at its
         longest back-off, nobody waiting to restart, no message anywhere."""
         for s in self.slots:
-            if not s.alive or not s.idle or s.backoff < MAX_BACKOFF:
+            if not s.alive or self._mid(s) or not s.idle or s.backoff < MAX_BACKOFF:
                 return False
         if any(getattr(self.injector, "_held", {}).values()):  # a message held back to reorder
             return False
