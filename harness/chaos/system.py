@@ -131,6 +131,7 @@ def stop() -> dict[str, Any]:
         return {"error": _refusal} if _refusal else {}
     history = cluster.stop()
     return {
+        **({"error": _refusal} if _refusal else {}),
         "out": str(cluster.out),
         "history": str(history) if history else None,
         "backend": cluster.cfg.backend,

@@ -263,6 +263,9 @@ class Cluster:
                 for a in self.agents.values():
                     for p in a.proxies.values():
                         p.heal()
+                    if a.paused and a.popen is not None:
+                        processes.resume(a.popen)
+                    a.paused, a.resume_at, a.heal_at = False, None, None
                 processes.stop([a.popen for a in self.agents.values() if a.popen is not None], grace=5.0)
                 for a in self.agents.values():
                     for p in a.proxies.values():
@@ -306,6 +309,8 @@ class Cluster:
     # -- state on disk ----------------------------------------------------------
 
     def _write_state(self) -> None:
+        if not self.out.exists():
+            return
         state = {
             "out": str(self.out),
             "backend": self.cfg.backend,
@@ -314,6 +319,12 @@ class Cluster:
             "plan_dir": str(self.plan_dir),
             "pids": self.pids,
             "paused": [a.name for a in self.agents.values() if a.paused],
+            "partitioned": {
+                a.name: sorted(svc for svc, p in a.proxies.items() if p.is_cut)
+                for a in self.agents.values()
+                if not self.stopped and any(p.is_cut for p in a.proxies.values())
+            },
+            "plans": self.plans() if self.plan_dir.exists() else [],
             "agents": {
                 a.name: {
                     "pid": a.popen.pid if a.popen else None,
@@ -326,9 +337,10 @@ class Cluster:
             "stopped": self.stopped,
             "history": str(self.history_path) if self.history_path else None,
         }
-        tmp = self.out / ".cluster.json.tmp"
-        tmp.write_text(json.dumps(state, indent=2))
-        tmp.replace(self.out / "cluster.json")
+        with self._lock:
+            tmp = self.out / ".cluster.json.tmp"
+            tmp.write_text(json.dumps(state, indent=2))
+            tmp.replace(self.out / "cluster.json")
 
     # -- the monitor: restarts, timed resumes and heals ----------------------
 
@@ -439,6 +451,7 @@ class Cluster:
         tmp.write_text(plan.model_dump_json(exclude_defaults=True))
         tmp.replace(path)
         self._note("chaos.plan", path.stem, faults=[f.id or f.kind for f in plan.faults])
+        self._write_state()
         return path
 
     def plans(self) -> list[str]:
@@ -449,6 +462,7 @@ class Cluster:
         removed = self._clear_plan_files(name)
         if removed:
             self._note("chaos.plan_clear", ",".join(removed), plans=removed)
+            self._write_state()
         return removed
 
     def _clear_plan_files(self, name: str | None = None) -> list[str]:
@@ -498,6 +512,7 @@ class Cluster:
             a.paused = True
             a.resume_at = time.monotonic() + seconds if seconds > 0 else None
             self._note("fault.pause", name, agent=name, seconds=seconds)
+            self._write_state()
             return True
 
     def resume(self, pattern: str = "*") -> list[str]:
@@ -511,6 +526,8 @@ class Cluster:
                     a.paused, a.resume_at = False, None
                     resumed.append(a.name)
                     self._note("chaos.resume", a.name, agent=a.name)
+            if resumed:
+                self._write_state()
         return resumed
 
     def partition(self, name: str, service: str = "*", seconds: float = 0.0) -> str:
@@ -533,6 +550,7 @@ class Cluster:
                 how = "plan"
             a.heal_at = time.monotonic() + seconds if seconds > 0 else None
             self._note("fault.partition", name, agent=name, service=service, how=how, services=cut)
+            self._write_state()
             return how
 
     def heal(self, pattern: str = "*") -> dict[str, list[str]]:
@@ -550,6 +568,8 @@ class Cluster:
                     healed.append(a.name)
                     self._note("chaos.heal", a.name, agent=a.name, services=was_cut, plans=plans)
             resumed = self.resume(pattern)
+            if healed:
+                self._write_state()
         return {"healed": healed, "resumed": resumed}
 
     def _require_running(self) -> None:
