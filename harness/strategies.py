@@ -31,6 +31,7 @@ __all__ = [
     "fault_plans",
     "faults",
     "messages",
+    "model_calls",
     "requests",
     "schedules",
     "workloads",
@@ -67,7 +68,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "dynamodb": ("*", "PutItem", "UpdateItem", "GetItem"),
     "sns": ("*", "Publish"),
 }
-MODEL_CALLS: tuple[str, ...] = ("*", "plan", "research", "write", "review")
+MODEL_CALLS: tuple[str, ...] = ("*", "research", "write", "review", "plan")
 
 
 # -- workloads -------------------------------------------------------------------
@@ -107,13 +108,23 @@ def workloads(
 
 
 def _trigger(bounded: bool) -> st.SearchStrategy[Trigger]:
-    max_count = st.integers(1, 3) if bounded else st.none()
+    """When a fault fires: the nth match, with a probability, or every kth
+    match; bounded: at most three times; unbounded: possibly on every match."""
+    if bounded:
+        return st.one_of(
+            st.builds(lambda n: Trigger(nth=n), st.integers(1, 8)),
+            st.builds(
+                lambda p, m: Trigger(probability=p, max_count=m),
+                st.sampled_from([0.5, 0.25, 1.0]),
+                st.integers(1, 3),
+            ),
+            st.builds(lambda k, m: Trigger(every=k, max_count=m), st.integers(2, 4), st.integers(1, 3)),
+        )
     return st.one_of(
         st.builds(lambda n: Trigger(nth=n), st.integers(1, 8)),
-        st.builds(
-            lambda p, m: Trigger(probability=p, max_count=m), st.sampled_from([0.5, 0.25, 1.0]), max_count
-        ),
-        st.builds(lambda k, m: Trigger(every=k, max_count=m), st.integers(2, 4), max_count),
+        st.builds(lambda p: Trigger(probability=p), st.sampled_from([0.5, 0.25])),
+        st.builds(lambda k: Trigger(every=k), st.integers(2, 4)),
+        st.just(Trigger()),  # every matching call, for ever
     )
 
 
@@ -127,7 +138,20 @@ def _call_target(agents: Sequence[str], services: Sequence[str]) -> st.SearchStr
     )
 
 
-def _fault(kind: str, agents: Sequence[str], bounded: bool) -> st.SearchStrategy[Fault]:
+def model_calls(agent: str) -> tuple[str, ...]:
+    """The model calls an agent of the reference system's shape makes: a
+    worker ``<capability>-<n>`` its capability, the supervisor ``plan``."""
+    role = agent.rsplit("-", 1)[0]
+    if role in ("research", "write", "review"):
+        return (role, "*")
+    if role == "supervisor":
+        return ("plan", "*")
+    return MODEL_CALLS
+
+
+def _fault(
+    kind: str, agents: Sequence[str], bounded: bool, services: Sequence[str]
+) -> st.SearchStrategy[Fault]:
     """Faults of one kind, with the targets and parameters that make sense for it."""
     trig = _trigger(bounded and kind not in BENIGN_KINDS)
     agent = st.sampled_from(list(agents))
@@ -140,14 +164,16 @@ def _fault(kind: str, agents: Sequence[str], bounded: bool) -> st.SearchStrategy
         target = agent.map(lambda a: Target(agent=a, service="dynamodb", operation="GetItem"))
         params = st.just({})
     elif kind == "model":
-        target = st.builds(
-            lambda a, op: Target(agent=a, service="model", operation=op), agent, st.sampled_from(MODEL_CALLS)
+        target = agent.flatmap(
+            lambda a: st.sampled_from(model_calls(a)).map(
+                lambda op: Target(agent=a, service="model", operation=op)
+            )
         )
         params = st.sampled_from(["malformed", "timeout", "overlong"]).map(lambda m: {"mode": m})
     elif kind in ("crash", "pause", "clock_skew"):
         on_step = agent.map(lambda a: Target(agent=a))
         if kind == "crash":
-            target = st.one_of(on_step, _call_target(agents, ("dynamodb", "sqs", "sns")))
+            target = st.one_of(on_step, _call_target(agents, services))
             params = st.builds(
                 lambda when, r: {"when": when, "restart_after": r},
                 st.sampled_from(["after", "before"]),
@@ -160,7 +186,7 @@ def _fault(kind: str, agents: Sequence[str], bounded: bool) -> st.SearchStrategy
             target = on_step
             params = st.sampled_from([5.0, -5.0, 60.0]).map(lambda s: {"seconds": s})
     else:
-        target = _call_target(agents, ("sqs", "dynamodb", "sns"))
+        target = _call_target(agents, services)
         params = (
             st.sampled_from([0.5, 2.0, 10.0]).map(lambda s: {"seconds": s})
             if kind == "delay"
@@ -170,16 +196,21 @@ def _fault(kind: str, agents: Sequence[str], bounded: bool) -> st.SearchStrategy
 
 
 def faults(
-    kinds: Iterable[str] = KINDS, agents: Sequence[str] = AGENTS, *, bounded: bool = True
+    kinds: Iterable[str] = KINDS,
+    agents: Sequence[str] = AGENTS,
+    *,
+    bounded: bool = True,
+    services: Sequence[str] = ("sqs", "dynamodb", "sns"),
 ) -> st.SearchStrategy[Fault]:
-    """Single faults of the given ``kinds`` aimed at ``agents``. ``bounded``:
-    faults other than the benign kinds fire at most three times, so a correct
-    system can always finish."""
+    """Single faults of the given ``kinds`` aimed at ``agents`` (and, for
+    faults on calls, at the ``services`` they use). ``bounded``: faults other
+    than the benign kinds fire at most three times, so a correct system can
+    always finish. Model faults aim at the model calls each agent makes."""
     chosen = [k for k in KINDS if k in set(kinds)]
     unknown = set(kinds) - set(KINDS)
     if unknown or not chosen:
         raise ValueError(f"unknown or no fault kinds {sorted(unknown)}; choose from {', '.join(KINDS)}")
-    return st.sampled_from(chosen).flatmap(lambda k: _fault(k, agents, bounded))
+    return st.sampled_from(chosen).flatmap(lambda k: _fault(k, agents, bounded, services))
 
 
 def fault_plans(
@@ -187,17 +218,18 @@ def fault_plans(
     *,
     kinds: Iterable[str] = KINDS,
     agents: Sequence[str] = AGENTS,
+    min_faults: int = 0,
     max_faults: int = 3,
     bounded: bool = True,
 ) -> st.SearchStrategy[FaultPlan]:
-    """Fault plans of up to ``max_faults`` faults drawn from ``fault`` (default:
-    :func:`faults` of ``kinds`` aimed at ``agents``) with a small seed; shrinks
-    towards fewer, simpler faults and seed 0."""
+    """Fault plans of ``min_faults`` to ``max_faults`` faults drawn from
+    ``fault`` (default: :func:`faults` of ``kinds`` aimed at ``agents``) with a
+    small seed; shrinks towards fewer, simpler faults and seed 0."""
     one = fault if fault is not None else faults(kinds, agents, bounded=bounded)
     return st.builds(
         lambda seed, fs: FaultPlan(seed=seed, faults=fs),
         st.integers(0, 255),
-        st.lists(one, max_size=max_faults),
+        st.lists(one, min_size=min_faults, max_size=max_faults),
     )
 
 

@@ -96,6 +96,7 @@ class Case:
     schedule: tuple[int, ...] = ()
     system: System = field(default_factory=System)
     workers: int = 1
+    supervisors: int = 1
     visibility_timeout: int = 5
     max_virtual_seconds: float = 120.0
     auditor: bool = False
@@ -130,6 +131,7 @@ class Case:
             plan=self.plan,
             schedule=list(self.schedule),
             workers=self.workers,
+            supervisors=self.supervisors,
             visibility_timeout=self.visibility_timeout,
             max_virtual_seconds=self.max_virtual_seconds,
             auditor=self.auditor,
@@ -161,6 +163,7 @@ class Case:
             "schedule": list(self.schedule),
             "system": self.system.to_json(),
             "workers": self.workers,
+            "supervisors": self.supervisors,
             "visibility_timeout": self.visibility_timeout,
             "max_virtual_seconds": self.max_virtual_seconds,
             "auditor": self.auditor,
@@ -211,7 +214,8 @@ class Case:
             f"seed:     {self.seed}",
             f"workload: {reqs or '(none)'}",
             f"schedule: {list(self.schedule)}",
-            f"system:   {self.system.describe()}",
+            f"system:   {self.system.describe()}; {self.workers} worker(s) per capability, "
+            f"{self.supervisors} supervisor(s)",
             "plan:     "
             + (
                 "\n          ".join(

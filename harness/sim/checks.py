@@ -5,10 +5,13 @@ witnessing operations.
 - ``liveness``: every submitted request reached a terminal state;
 - ``stages``: a task's next stage starts only once every subtask of the
   previous stage is done (and the task is done only after its review);
-- ``crashes``: no agent died of an exception it did not handle.
+- ``crashes``: no agent died of an exception it did not handle;
+- ``retries``: a message that keeps failing is given up (dead-lettered) after
+  a bounded number of deliveries, not retried forever.
 
-The first needs the final task states; the other two read the history only,
-so they can be checked after every step of a run as well as at its end.
+``liveness`` needs the final task states and ``retries`` a finished run; the
+other two read the history only, so they can be checked after every step of
+a run as well as at its end.
 """
 
 from __future__ import annotations
@@ -24,7 +27,12 @@ from harness.history.model import INFO, OK, Op
 DEFAULT_CHECKERS: tuple[str, ...] = ("idempotency", "lost-update", "budget", "session", "ordering")
 
 #: The run's own properties (see the module docstring).
-RUN_PROPERTIES: tuple[str, ...] = ("liveness", "stages", "crashes")
+RUN_PROPERTIES: tuple[str, ...] = ("liveness", "stages", "crashes", "retries")
+
+#: Deliveries of one message before its queue dead-letters it (the reference's redrive policy).
+MAX_RECEIVES = 3
+#: Injected faults that cannot add deliveries of a message.
+_NO_REDELIVERY = frozenset({"fault.model", "fault.stale_read", "fault.clock_skew"})
 
 STAGE_ORDER: tuple[str, ...] = ("research", "write", "review")
 TERMINAL = frozenset({"done", "failed"})
@@ -35,13 +43,17 @@ AGENT_CRASH = "agent.crash"
 
 
 def check_history(
-    ops: Sequence[Op], checkers: Iterable[str] = DEFAULT_CHECKERS, *, safety_only: bool = False
+    ops: Sequence[Op],
+    checkers: Iterable[str] = DEFAULT_CHECKERS,
+    *,
+    specs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Verdict]:
-    """The named history checkers plus ``stages`` and ``crashes``."""
+    """The named history checkers (``specs``: keyword arguments per checker)
+    plus ``stages`` and ``crashes``."""
     from harness.checkers import check
 
     names = list(checkers)
-    verdicts = check(ops, names) if names else []
+    verdicts = check(ops, names, specs={k: dict(v) for k, v in (specs or {}).items()}) if names else []
     return [*verdicts, check_stages(ops), check_crashes(ops)]
 
 
@@ -51,10 +63,15 @@ def check_run(
     states: Mapping[str, str],
     checkers: Iterable[str] = DEFAULT_CHECKERS,
     *,
+    specs: Mapping[str, Mapping[str, Any]] | None = None,
     note: str = "",
 ) -> list[Verdict]:
-    """Everything: the checkers, ``stages``, ``crashes`` and ``liveness``."""
-    return [*check_history(ops, checkers), check_liveness(ops, submitted, states, note=note)]
+    """Everything: the checkers, ``stages``, ``crashes``, ``liveness`` and ``retries``."""
+    return [
+        *check_history(ops, checkers, specs=specs),
+        check_liveness(ops, submitted, states, note=note),
+        check_retries(ops),
+    ]
 
 
 def failures(verdicts: Iterable[Verdict]) -> list[Verdict]:
@@ -171,6 +188,45 @@ def check_crashes(ops: Iterable[Op]) -> Verdict:
                 )
             )
     return log.verdict("crashes", {"crashes": n})
+
+
+# -- retries ---------------------------------------------------------------------------
+
+
+def check_retries(ops: Iterable[Op], max_receives: int = MAX_RECEIVES) -> Verdict:
+    """Each subtask message reaches workers at most ``max_receives`` times, plus
+    ``max_receives`` for every injected fault that can make a delivery (a
+    duplicate, a crash, a lost acknowledgement...): beyond that it should
+    have been dead-lettered."""
+    seen: dict[str, list[int]] = {}
+    disruptions = 0
+    for op in ops:
+        if op.f.startswith("fault.") and op.type == INFO and op.f not in _NO_REDELIVERY:
+            disruptions += 1
+        elif op.f == "sqs.ReceiveMessage" and op.type == OK and not str(op.key).endswith("-dlq"):
+            v = op.value if isinstance(op.value, dict) else {}
+            for m in v.get("messages") or []:
+                mid = m.get("message_id") if isinstance(m, dict) else None
+                if isinstance(mid, str) and mid.startswith("subtask:"):
+                    seen.setdefault(mid, []).append(op.index)
+    bound = max_receives * (1 + disruptions)
+    log = AnomalyLog()
+    for mid, idx in seen.items():
+        if len(idx) > bound:
+            log.add(
+                Anomaly(
+                    kind="retried_without_end",
+                    ops=(idx[0], idx[-1]),
+                    message=(
+                        f"{mid} was delivered {len(idx)} times; a message that keeps failing should be "
+                        f"dead-lettered after {max_receives} deliveries ({bound} with the {disruptions} "
+                        "faults injected)"
+                    ),
+                    key=mid,
+                    details={"deliveries": len(idx), "bound": bound},
+                )
+            )
+    return log.verdict("retries", {"messages": len(seen), "bound": bound})
 
 
 def summary(verdicts: Iterable[Verdict]) -> dict[str, Any]:

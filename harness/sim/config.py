@@ -37,6 +37,8 @@ class SimConfig:
     workload: Sequence[Any] | None = None
     #: Replaces the reference WorkerLoop class (same constructor).
     worker_loop_class: Any = None
+    #: Supervisor replicas (``supervisor``, ``supervisor-2``, ...); requests go to the first.
+    supervisors: int = 1
     #: Run the audit consumer of the status topic (it only tallies events).
     auditor: bool = True
     #: Stop early once nothing can happen any more (every agent idle, every

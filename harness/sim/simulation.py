@@ -76,6 +76,8 @@ class Simulation:
         self._id_rng = random.Random(cfg.seed ^ 0x5EED)
         self._workload: list[Any] = []
         self._restart_after: dict[str, float | None] = {}
+        self._ended_tasks: set[str] = set()
+        self.rec.add_listener(self._watch)
 
     # -- life cycle ------------------------------------------------------------
 
@@ -139,24 +141,30 @@ class Simulation:
 
         cfg = self.cfg
 
-        def make_supervisor() -> Any:
-            cls = cfg.supervisor_class or Supervisor
-            sup = cls(
-                self.session("supervisor"),
-                self.res,
-                self._model_for("supervisor"),
-                ids=lambda: f"{self._id_rng.getrandbits(64):016x}",
-                clock=lambda: self.clock.now() + self.injector.clock_skew("supervisor"),
-            )
-            sup.recover()
-            return sup
+        def make_supervisor(name: str) -> Callable[[], Any]:
+            def make() -> Any:
+                cls = cfg.supervisor_class or Supervisor
+                sup = cls(
+                    self.session(name),
+                    self.res,
+                    self._model_for(name),
+                    agent=name,
+                    ids=lambda: f"{self._id_rng.getrandbits(64):016x}",
+                    clock=lambda: self.clock.now() + self.injector.clock_skew(name),
+                )
+                sup.recover()
+                return sup
+
+            return make
 
         def make_worker(cap: str, name: str) -> Callable[[], Any]:
             factory = cfg.worker_factories.get(cap) or DEFAULT_WORKERS[cap]
             loop = cfg.worker_loop_class or WorkerLoop
             return lambda: loop(factory(), self.session(name), self.res, self._model_for(name), agent=name)
 
-        slots = [_Slot("supervisor", make_supervisor)]
+        slots = [_Slot("supervisor", make_supervisor("supervisor"))]
+        for i in range(2, cfg.supervisors + 1):  # replicas: requests go to the first
+            slots.append(_Slot(f"supervisor-{i}", make_supervisor(f"supervisor-{i}")))
         for cap in CAPABILITIES:
             for i in range(1, cfg.workers + 1):
                 name = f"{cap}-{i}"
@@ -192,8 +200,18 @@ class Simulation:
 
     @property
     def finished(self) -> bool:
-        sup = self.slots[0]
-        return sup.alive and bool(sup.agent.finished)
+        """Every supervisor is done with what it knows of, or every submitted
+        request has been seen to end (replicas may each know only part)."""
+        sups = self.slots[: self.cfg.supervisors]
+        if all(s.alive and bool(s.agent.finished) for s in sups):
+            return True
+        return bool(self.submitted) and self._ended_tasks.issuperset(self.submitted)
+
+    def _watch(self, op: Op) -> None:
+        if op.f != "state.transition" or op.type != "ok" or "/" in str(op.key):
+            return
+        if isinstance(op.value, dict) and op.value.get("to") in ("done", "failed"):
+            self._ended_tasks.add(str(op.key))
 
     @property
     def pending_requests(self) -> list[Any]:

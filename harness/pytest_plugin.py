@@ -1,0 +1,287 @@
+"""The harness as a pytest plugin (entry point ``pytest11: harness``).
+
+Thin wiring over the library: options (each with an ini key), two markers,
+fixtures built from library constructors, a header line, and one hook that
+checks each harness-using test's history after the test body ran. Nothing is
+imported beyond pytest until a test asks for a harness fixture.
+
+Options / ini keys:
+  --harness-backend embedded|localstack|aws   harness_backend
+  --harness-seed N                            harness_seed
+  --harness-report DIR                        harness_report
+  --harness-worker capability=pkg.module:Class (repeatable)  harness_workers (one per line)
+  --harness-aws-profile NAME                  harness_aws_profile
+  --harness-allowed-account ID (repeatable)   harness_allowed_accounts
+
+Markers:
+  harness_chaos(plan=...)                     the test's fault plan
+  harness_checks(*checkers, specs=, properties=True)   what is checked after the test
+
+Fixtures: harness_config, harness_backend (session), harness_session,
+history, fault_plan, reference_system, sim.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BACKEND_CHOICES = ("embedded", "localstack", "aws")
+_FIXTURES = frozenset(
+    {
+        "harness_backend",
+        "harness_session",
+        "history",
+        "fault_plan",
+        "reference_system",
+        "sim",
+        "harness_config",
+    }
+)
+_RUN = pytest.StashKey[Any]()
+_SEED = pytest.StashKey[int]()
+
+
+# -- options and markers -------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "multi-agent system harness")
+    group.addoption(
+        "--harness-backend",
+        choices=BACKEND_CHOICES,
+        default=None,
+        help="where AWS is for harness fixtures: embedded (moto, default), localstack or aws",
+    )
+    parser.addini("harness_backend", "default for --harness-backend", default="embedded")
+    group.addoption(
+        "--harness-seed", type=int, default=None, help="seed for workloads, faults and the simulator"
+    )
+    parser.addini("harness_seed", "default for --harness-seed (unset: a random seed per run)", default="")
+    group.addoption(
+        "--harness-report", metavar="DIR", default=None, help="write each test's history and verdicts here"
+    )
+    parser.addini("harness_report", "default for --harness-report", default="")
+    group.addoption(
+        "--harness-worker",
+        action="append",
+        default=[],
+        metavar="CAPABILITY=pkg.module:Class",
+        help="test this Worker implementation for a capability (repeatable)",
+    )
+    parser.addini("harness_workers", "capability=pkg.module:Class, one per line", type="linelist", default=[])
+    group.addoption("--harness-aws-profile", default=None, help="AWS profile for --harness-backend aws")
+    parser.addini("harness_aws_profile", "default for --harness-aws-profile", default="")
+    group.addoption(
+        "--harness-allowed-account",
+        action="append",
+        default=[],
+        metavar="ACCOUNT_ID",
+        help="AWS account the aws backend may touch (repeatable; required for aws)",
+    )
+    parser.addini("harness_allowed_accounts", "AWS account ids, one per line", type="linelist", default=[])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "harness_chaos(plan=...): inject a fault plan (FaultPlan, dict, JSON file path or 'default') "
+        "into the test's harness sessions, reference system and simulated runs",
+    )
+    config.addinivalue_line(
+        "markers",
+        "harness_checks(*checkers, specs=None, properties=True): the checkers run on the test's history "
+        "after it (default: idempotency, lost-update, budget, session, ordering; properties: stages, "
+        "crashes, and for simulated runs liveness and retries)",
+    )
+    if config.getoption("harness_worker") or config.getini("harness_workers"):
+        _worker_specs(config)  # a malformed spec is a usage error, found before collection
+
+
+def _opt(config: pytest.Config, name: str) -> Any:
+    v = config.getoption(f"harness_{name}")
+    return v if v not in (None, "", []) else config.getini(f"harness_{name}")
+
+
+def _seed(config: pytest.Config) -> int:
+    if _SEED not in config.stash:
+        given = _opt(config, "seed")
+        worker = getattr(config, "workerinput", {}).get("harness_seed")
+        if given not in (None, ""):
+            seed = int(given)
+        elif worker is not None:
+            seed = int(worker)
+        else:
+            seed = random.SystemRandom().randrange(2**31)
+        config.stash[_SEED] = seed
+    return config.stash[_SEED]
+
+
+def _worker_specs(config: pytest.Config) -> list[str]:
+    specs = [*config.getini("harness_workers"), *config.getoption("harness_worker")]
+    for s in specs:
+        cap, eq, path = s.partition("=")
+        if not eq or not cap.strip() or ":" not in path:
+            raise pytest.UsageError(f"--harness-worker {s!r}: expected capability=pkg.module:Class")
+    return specs
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: every worker uses the controller's seed."""
+    node.workerinput["harness_seed"] = _seed(node.config)
+
+
+def _uses_harness(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return bool(_FIXTURES.intersection(names)) or any(
+        item.get_closest_marker(m) is not None for m in ("harness_chaos", "harness_checks")
+    )
+
+
+def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
+    """The header line naming backend and seed, when a collected test uses the harness."""
+    if not any(_uses_harness(i) for i in items):
+        return []
+    backend = _opt(config, "backend") or "embedded"
+    return [f"harness: backend {backend}, seed {_seed(config)}"]
+
+
+# -- after each test -----------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    run = item.stash.get(_RUN, None)
+    if run is not None:
+        message = run.verify()
+        if message:
+            pytest.fail(message, pytrace=False)
+    return result
+
+
+# -- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def harness_config(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The session's harness settings (backend, seed, report directory, system under test)."""
+    from harness.sim.case import System
+    from harness.testing.config import HarnessConfig
+
+    report = _opt(pytestconfig, "report")
+    report_dir = Path(report).resolve() if report else None
+    accounts = [
+        *pytestconfig.getini("harness_allowed_accounts"),
+        *pytestconfig.getoption("harness_allowed_account"),
+    ]
+    return HarnessConfig(
+        backend=_opt(pytestconfig, "backend") or "embedded",
+        seed=_seed(pytestconfig),
+        report_dir=report_dir,
+        cases_dir=(report_dir / "cases") if report_dir else tmp_path_factory.mktemp("harness-cases"),
+        system=System.parse(_worker_specs(pytestconfig)),
+        aws_profile=_opt(pytestconfig, "aws_profile") or None,
+        allowed_accounts=tuple(accounts),
+    )
+
+
+def _run(request: pytest.FixtureRequest) -> Any:
+    """The test's harness state, made by whichever harness fixture comes first."""
+    item = request.node
+    run = item.stash.get(_RUN, None)
+    if run is None:
+        from harness.testing.config import resolve_plan
+        from harness.testing.run import Checks, TestRun
+
+        cfg = request.getfixturevalue("harness_config")
+        chaos = item.get_closest_marker("harness_chaos")
+        spec = None if chaos is None else chaos.kwargs.get("plan", chaos.args[0] if chaos.args else None)
+        checks = Checks.from_marker(item.get_closest_marker("harness_checks"))
+        run = TestRun(item.nodeid, cfg, checks, resolve_plan(spec, cfg.seed))
+        item.stash[_RUN] = run
+    return run
+
+
+@pytest.fixture(scope="session")
+def harness_backend(harness_config: Any) -> Iterator[Any]:
+    """The backend's endpoints for the whole session (moto as a local server by default)."""
+    from harness.backends import open_backend
+
+    with open_backend(
+        harness_config.backend,
+        profile=harness_config.aws_profile,
+        allowed_accounts=harness_config.allowed_accounts,
+        seed=harness_config.seed,
+    ) as ep:
+        yield ep
+
+
+@pytest.fixture
+def fault_plan(request: pytest.FixtureRequest) -> Any:
+    """The test's fault plan (from ``harness_chaos``; none by default)."""
+    return _run(request).plan
+
+
+@pytest.fixture
+def history(request: pytest.FixtureRequest) -> Any:
+    """The test's history (a Recorder); checked after the test."""
+    run = _run(request)
+    run.used_history = True
+    return run.recorder
+
+
+@pytest.fixture
+def harness_session(request: pytest.FixtureRequest, harness_backend: Any) -> Any:
+    """``harness_session(agent="test")``: an instrumented boto3 Session on the
+    backend, recording into ``history``, with the test's fault plan injected."""
+    from harness.instrument.session import session
+
+    run = _run(request)
+    run.used_history = True
+
+    def make(agent: str = "test") -> Any:
+        s = session(harness_backend, agent, run.recorder)
+        run.injector.install(s)
+        return s
+
+    return make
+
+
+@pytest.fixture
+def reference_system(request: pytest.FixtureRequest, harness_backend: Any) -> Iterator[Any]:
+    """The reference system (with ``--harness-worker`` implementations plugged
+    in) deployed on the backend and running; submit requests, then ``wait()``."""
+    import hashlib
+
+    from harness.testing.live import LiveSystem
+
+    run = _run(request)
+    run.used_history = True
+    prefix = "h" + hashlib.blake2b(request.node.nodeid.encode(), digest_size=5).hexdigest()
+    system = LiveSystem(
+        harness_backend,
+        run.recorder,
+        prefix=prefix,
+        plan=run.plan,
+        system=run.config.system,
+        seed=run.config.seed,
+    )
+    run.systems.append(system)
+    yield system.start()
+    system.stop()
+
+
+@pytest.fixture
+def sim(request: pytest.FixtureRequest) -> Any:
+    """The deterministic runner: ``sim(requests=2)`` simulates the system under
+    test (in-process moto, virtual time) under the test's fault plan and seed."""
+    from harness.testing.simrunner import SimRunner
+
+    run = _run(request)
+    return SimRunner(run.config.seed, run.plan, run.config.system, run.record_sim)

@@ -1,0 +1,55 @@
+"""What the pytest plugin's options say, as one value the fixtures share."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.sim.case import System
+
+BACKENDS: tuple[str, ...] = ("embedded", "localstack", "aws")
+
+
+@dataclass(frozen=True)
+class HarnessConfig:
+    """The session's harness settings: backend, seed, report directory and the system under test."""
+
+    backend: str = "embedded"
+    seed: int = 0
+    #: ``--harness-report``: every test's history and verdicts go here.
+    report_dir: Path | None = None
+    #: Where failing cases are saved for replay (the report directory, else a temporary one).
+    cases_dir: Path = field(default_factory=lambda: Path("harness-cases"))
+    system: System = field(default_factory=System)
+    aws_profile: str | None = None
+    allowed_accounts: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        out = f"harness: backend {self.backend}, seed {self.seed}"
+        if self.system.workers or self.system.supervisor or self.system.worker_loop:
+            out += f", system {self.system.describe()}"
+        if self.report_dir is not None:
+            out += f", report {self.report_dir}"
+        return out
+
+
+def resolve_plan(spec: Any, seed: int) -> Any:
+    """A FaultPlan from a ``harness_chaos(plan=...)`` value: a FaultPlan, a
+    dict, JSON text, a path to a JSON file, ``"default"`` or ``None``/``"none"``."""
+    from harness.faults.defaults import default_plan
+    from harness.faults.plan import FaultPlan
+
+    if spec is None or spec == "none":
+        return FaultPlan(seed=seed)
+    if isinstance(spec, FaultPlan):
+        return spec
+    if spec == "default":
+        return default_plan(seed)
+    if isinstance(spec, dict):
+        return FaultPlan.parse(json.dumps({"seed": seed, **spec}), "harness_chaos plan")
+    text = str(spec)
+    if text.lstrip().startswith("{"):
+        return FaultPlan.parse(text, "harness_chaos plan")
+    return FaultPlan.load(Path(text))

@@ -1,0 +1,184 @@
+"""One test's harness state: its history, fault plan, systems and simulated
+runs; and, after the test, the checks that fail it with a readable verdict."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.faults.plan import FaultPlan
+from harness.history.recorder import Recorder
+from harness.sim.case import Case, replay_command
+from harness.sim.config import SimResult
+from harness.testing.config import HarnessConfig
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What ``harness_checks(...)`` asks for: checker names (None: the default
+    set), keyword arguments per checker, and whether the run properties
+    (stages, crashes; liveness and retries for simulated runs) are checked."""
+
+    names: tuple[str, ...] | None = None
+    specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    properties: bool = True
+
+    @classmethod
+    def from_marker(cls, marker: Any) -> Checks:
+        if marker is None:
+            return cls()
+        from harness.checkers.registry import CHECKERS
+
+        names = tuple(str(a) for a in marker.args)
+        unknown = [n for n in names if n not in CHECKERS]
+        if unknown:
+            raise ValueError(
+                f"harness_checks: unknown checker(s) {', '.join(unknown)}; choose from {', '.join(CHECKERS)}"
+            )
+        return cls(names, dict(marker.kwargs.get("specs") or {}), bool(marker.kwargs.get("properties", True)))
+
+    def checker_names(self) -> tuple[str, ...]:
+        from harness.sim.checks import DEFAULT_CHECKERS
+
+        return DEFAULT_CHECKERS if self.names is None else self.names
+
+
+class TestRun:
+    """Created by the first harness fixture a test uses; verified after the test."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
+    def __init__(self, nodeid: str, config: HarnessConfig, checks: Checks, plan: FaultPlan) -> None:
+        self.nodeid = nodeid
+        self.config = config
+        self.checks = checks
+        self.plan = plan
+        self.recorder = Recorder()
+        self.used_history = False
+        self.systems: list[Any] = []
+        self.sims: list[tuple[Case, SimResult]] = []
+        self._injector: Any = None
+
+    @property
+    def injector(self) -> Any:
+        """One fault injector per test, shared by every session the test makes."""
+        if self._injector is None:
+            from harness.faults.injector import FaultInjector
+
+            self._injector = FaultInjector(self.plan, self.recorder)
+        return self._injector
+
+    def record_sim(self, case: Case, result: SimResult) -> None:
+        self.sims.append((case, result))
+
+    def stop(self) -> None:
+        for s in self.systems:
+            s.stop()
+        self.systems.clear()
+
+    # -- after the test ------------------------------------------------------------
+
+    def verify(self) -> str | None:
+        """Run the checks; returns the failure message, or None if all hold.
+        Writes the histories and verdicts to the report directory if there is one."""
+        from harness.sim.checks import check_history, check_run, failures
+
+        self.stop()
+        problems: list[str] = []
+        names = self.checks.checker_names()
+        ops = self.recorder.ops
+        if self.used_history or ops:
+            verdicts = self._verdicts(ops, names, check_history)
+            self._report("history", ops, verdicts)
+            bad = failures(verdicts)
+            if bad:
+                problems.append(self._explain_live(bad, ops))
+        for i, (case, result) in enumerate(self.sims):
+            if self.checks.properties:
+                note = f"run ended: {result.stopped} at {result.virtual_seconds:.1f} virtual seconds"
+                verdicts = check_run(
+                    result.ops, result.requests, result.task_states, names, specs=self.checks.specs, note=note
+                )
+            else:
+                verdicts = self._verdicts(result.ops, names, check_history)
+            self._report(f"sim-{i}", result.ops, verdicts, case)
+            bad = failures(verdicts)
+            if bad:
+                problems.append(self._explain_sim(bad, case, result, i))
+        return "\n\n".join(problems) or None
+
+    def _verdicts(self, ops: list[Any], names: tuple[str, ...], check_history: Any) -> list[Any]:
+        if self.checks.properties:
+            return list(check_history(ops, names, specs=self.checks.specs))
+        from harness.checkers import check
+
+        return list(check(ops, names, specs=self.checks.specs)) if names else []
+
+    def _explain_live(self, bad: list[Any], ops: list[Any]) -> str:
+        from harness.sim.explain import explain
+
+        where = self._dir()
+        lines = [
+            "harness: a checked property does not hold in this test's history",
+            explain(bad, ops),
+            f"seed: {self.config.seed} (backend {self.config.backend})",
+        ]
+        if where is not None:
+            lines.append(f"history: {where / 'history.jsonl'}")
+        lines.append(f"replay: {self.pytest_command()}")
+        return "\n".join(lines)
+
+    def _explain_sim(self, bad: list[Any], case: Case, result: SimResult, i: int) -> str:
+        from harness.sim.explain import explain
+
+        path = case.save(self.config.cases_dir, _safe(self.nodeid))
+        return "\n".join(
+            [
+                f"harness: a checked property does not hold in simulated run {i + 1} of this test",
+                explain(bad, result.ops),
+                f"seed: {case.seed} (simulator; run ended: {result.stopped})",
+                case.describe(),
+                f"replay: {replay_command(path)}",
+            ]
+        )
+
+    def pytest_command(self) -> str:
+        """The command line that runs this test again with the same seed and settings."""
+        parts = ["pytest", shlex.quote(self.nodeid), "--harness-seed", str(self.config.seed)]
+        if self.config.backend != "embedded":
+            parts += ["--harness-backend", self.config.backend]
+        for cap, path in sorted(self.config.system.workers.items()):
+            parts += ["--harness-worker", shlex.quote(f"{cap}={path}")]
+        return " ".join(parts)
+
+    # -- the report directory ----------------------------------------------------------
+
+    def _dir(self) -> Path | None:
+        if self.config.report_dir is None:
+            return None
+        d = self.config.report_dir / _safe(self.nodeid)
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def _report(self, name: str, ops: list[Any], verdicts: list[Any], case: Case | None = None) -> None:
+        d = self._dir()
+        if d is None:
+            return
+        from harness.history.jsonl import write_history
+
+        write_history(ops, d / f"{name}.jsonl")
+        (d / f"{name}.verdicts.json").write_text(
+            json.dumps([v.to_dict() for v in verdicts], indent=2, sort_keys=True, default=str) + "\n"
+        )
+        if case is not None:
+            (d / f"{name}.case.json").write_text(case.dumps())
+        elif self.plan.faults:
+            self.plan.dump(d / "plan.json")
+
+
+def _safe(nodeid: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:120] or "test"
