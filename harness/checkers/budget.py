@@ -4,13 +4,20 @@ Budgets come from ``budget.allocate`` (key = task id, value ``{"budget": n}``;
 the latest allocation counts). Spend comes from ``model.complete`` (key =
 subtask id; invoke value with ``task_id`` and, optionally, the subtask's own
 ``budget`` and ``max_tokens``; ok value with ``input_tokens`` and
-``output_tokens``). Checked:
+``output_tokens``). Only recorded calls count: a model call made outside
+``model.complete`` (the reference supervisor's planning call) is invisible
+here. Checked:
 
-- ``over_budget``: a task's acknowledged spend exceeds its allocated budget, or
-  a subtask's spend exceeds the budget its calls carried;
-- a call of unknown outcome may have spent tokens: if its ``max_tokens`` is
-  known it counts as that much (or ``assume_unknown_tokens``, if given),
-  otherwise the task's verdict is ``unknown``;
+- ``over_budget``: a task's spend in calls that completed ``ok`` exceeds its
+  allocated budget, or a subtask's exceeds the budget its calls carried. A
+  subtask's spend is summed over all its attempts (a redelivered subtask shares
+  one budget) and counts whether the subtask then succeeded or failed;
+- a call of unknown outcome (``info``, or never completed) may have spent
+  tokens, or not: as Jepsen takes such operations, the budget holds if it
+  holds with them spending nothing. When it may not hold with them, up to
+  their ``max_tokens`` (or ``assume_unknown_tokens``) each, or with a call of
+  no known bound, that is ``maybe_over_budget``: a warning, which with
+  ``strict=True`` makes the verdict ``unknown``;
 - ``no_budget`` (a warning): model calls for a task that never got a budget.
 """
 
@@ -62,6 +69,7 @@ class BudgetChecker:
         allocate: Iterable[str] = (c.BUDGET_ALLOCATE,),
         check_subtasks: bool = True,
         assume_unknown_tokens: int | None = None,
+        strict: bool = False,
         max_anomalies: int = 1000,
     ) -> None:
         self._handlers: dict[str, Handler] = {}
@@ -71,6 +79,7 @@ class BudgetChecker:
             self._handlers[f] = self._on_allocate
         self.check_subtasks = check_subtasks
         self.assume_unknown_tokens = assume_unknown_tokens
+        self.strict = strict
         self.log = AnomalyLog(max_anomalies)
         self.tasks: dict[Any, _Spend] = {}
         self.subtasks: dict[Any, _Spend] = {}
@@ -130,7 +139,7 @@ class BudgetChecker:
                 s.last = op.index
 
     def _judge(self, what: str, key: Any, s: _Spend) -> bool:
-        """Add an anomaly if ``s`` is over budget; True if the outcome is unknown."""
+        """Add an anomaly if ``s`` is, or may be, over budget; True if that makes the verdict unknown."""
         if s.budget is None:
             return False
         if s.tokens > s.budget:
@@ -148,19 +157,23 @@ class BudgetChecker:
                 )
             )
             return False
-        if s.tokens + s.unknown_bound > s.budget:
+        if s.unknown_calls or s.tokens + s.unknown_bound > s.budget:
+            most = f"up to {s.tokens + s.unknown_bound}" if not s.unknown_calls else "an unknown number"
             self.log.add(
                 Anomaly(
                     kind="maybe_over_budget",
-                    ops=(s.budget_op, s.last),
-                    message=f"{what} {key!r} may have spent up to {s.tokens + s.unknown_bound} of {s.budget} tokens",
+                    ops=tuple(i for i in (s.budget_op, s.last) if i >= 0),
+                    message=(
+                        f"{what} {key!r} spent {s.tokens} of {s.budget} tokens in calls that completed, "
+                        f"and {most} counting calls of unknown outcome"
+                    ),
                     key=key,
                     severity=WARNING,
                     details={"level": what, "spent": s.tokens, "budget": s.budget},
                 )
             )
-            return True
-        return s.unknown_calls > 0
+            return self.strict
+        return False
 
     def finish(self) -> Verdict:
         unknown = False

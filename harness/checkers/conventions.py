@@ -20,6 +20,7 @@ SQS_DELETE_BATCH: Final = "sqs.DeleteMessageBatch"
 MESSAGE_ID: Final = "message_id"  # the logical id carried in the message attribute "message_id"
 SQS_ID: Final = "sqs_id"  # the MessageId that SQS assigned
 GROUP: Final = "group"  # MessageGroupId (FIFO queues)
+DEDUP: Final = "dedup"  # MessageDeduplicationId (FIFO queues)
 MESSAGES: Final = "messages"  # ReceiveMessage ok value: list of received messages
 RECEIVE_COUNT: Final = "receive_count"
 ENTRIES: Final = "entries"  # batch operations: list of per-message values

@@ -2,15 +2,23 @@
 despite redelivery and retries.
 
 Effects are declared as operations ``effect.<kind>`` whose ``key`` is the
-logical operation id; an ``ok`` completion means the effect happened, ``fail``
-that it did not, ``info`` (or no completion) that it may have. Per
+logical operation id. An ``ok`` completion means the effect happened; ``fail``
+that it did not, and with a ``refused`` error (``AlreadyDone``: a provider
+refused a repeated idempotency key) also that it had already happened; ``info``
+(or no completion) that it may have happened, or not. As in Jepsen, an
+attempt of unknown outcome may be taken either way, and the verdict is a
+violation only when no way of taking them satisfies the property. Per
 (kind, logical id):
 
 - two or more ``ok`` -> ``duplicate_effect`` (a violation);
-- one ``ok`` plus attempts of unknown outcome -> ``possible_duplicate``: the
-  verdict is then ``unknown`` unless a violation is found elsewhere;
-- with ``expected`` ids given: no ``ok`` -> ``missing_effect`` (a violation),
-  or ``unknown`` if some attempt's outcome is unknown.
+- one ``ok`` plus attempts of unknown outcome -> ``possible_duplicate`` (a
+  warning: the unknown attempts may not have taken effect; with
+  ``strict=True`` the verdict is then ``unknown``);
+- with ``expected`` ids given: no ``ok``, no attempt of unknown outcome and no
+  refusal -> ``missing_effect`` (a violation). A refusal with neither an
+  ``ok`` nor an unknown attempt means the effect happened unrecorded (its
+  process crashed between the effect and its record): counted in the stats as
+  ``unrecorded``.
 """
 
 from __future__ import annotations
@@ -21,14 +29,17 @@ from typing import Any
 from harness.checkers import conventions as c
 from harness.checkers.base import Handler, hashable, run_checker
 from harness.checkers.verdict import WARNING, Anomaly, AnomalyLog, Verdict
-from harness.history.model import INFO, INVOKE, OK, Op
+from harness.history.model import FAIL, INFO, INVOKE, OK, Op
 
 NAME = "idempotency"
 
+#: ``fail`` errors that mean the effect was refused because it had already happened
+REFUSED: tuple[str, ...] = ("AlreadyDone",)
+
 # Per (kind, id) the common case, one ok and nothing else, is stored as the
-# index of that ok (an int); anything else as a list
-# [ok count, unknown count, first ok index, second ok index, last unknown index].
-_OKS, _UNKNOWN, _FIRST, _SECOND, _LAST_UNKNOWN = range(5)
+# index of that ok (an int); anything else as a list [ok count, unknown count,
+# first ok index, second ok index, last unknown index, refusals].
+_OKS, _UNKNOWN, _FIRST, _SECOND, _LAST_UNKNOWN, _REFUSED = range(6)
 
 
 class IdempotencyChecker:
@@ -42,11 +53,15 @@ class IdempotencyChecker:
         prefixes: Iterable[str] = (c.EFFECT_PREFIX,),
         expected: Iterable[Any] | None = None,
         per_kind: bool = True,
+        refused: Iterable[str] = REFUSED,
+        strict: bool = False,
         max_anomalies: int = 1000,
     ) -> None:
         self.prefixes = tuple(prefixes)
         self.expected = None if expected is None else {hashable(e) for e in expected}
         self.per_kind = per_kind
+        self.refused = frozenset(refused)
+        self.strict = strict
         self.log = AnomalyLog(max_anomalies)
         self.effects: dict[str, dict[Any, int | list[int]]] = {}  # kind -> id -> record
         self.attempts = 0
@@ -59,8 +74,8 @@ class IdempotencyChecker:
         if t == INVOKE:
             self.attempts += 1
             return
-        if t != OK and t != INFO:
-            return
+        if t == FAIL and op.error not in self.refused:
+            return  # it certainly did not happen, and says nothing of other attempts
         per = self.effects.get(op.f if self.per_kind else "")
         if per is None:
             per = self.effects[op.f if self.per_kind else ""] = {}
@@ -70,28 +85,30 @@ class IdempotencyChecker:
             if t == OK:
                 per[key] = op.index
                 return
-            rec = per[key] = [0, 0, -1, -1, -1]
+            rec = per[key] = [0, 0, -1, -1, -1, 0]
         elif type(rec) is int:
-            rec = per[key] = [1, 0, rec, -1, -1]
+            rec = per[key] = [1, 0, rec, -1, -1, 0]
         if t == OK:
             rec[_OKS] += 1
             if rec[_OKS] == 1:
                 rec[_FIRST] = op.index
             elif rec[_OKS] == 2:
                 rec[_SECOND] = op.index
-        else:
+        elif t == INFO:
             rec[_UNKNOWN] += 1
             rec[_LAST_UNKNOWN] = op.index
+        else:
+            rec[_REFUSED] += 1
 
     def _records(self) -> Iterator[tuple[str, Any, list[int]]]:
         for f, per in self.effects.items():
             for key, rec in per.items():
-                yield f, key, ([1, 0, rec, -1, -1] if type(rec) is int else rec)
+                yield f, key, ([1, 0, rec, -1, -1, 0] if type(rec) is int else rec)
 
     def finish(self) -> Verdict:
         unknown = False
-        duplicates = 0
-        for f, key, (oks, unk, first, second, last_unk) in self._records():
+        duplicates = possible = unrecorded = 0
+        for f, key, (oks, unk, first, second, last_unk, refusals) in self._records():
             if oks >= 2:
                 duplicates += 1
                 self.log.add(
@@ -104,29 +121,35 @@ class IdempotencyChecker:
                     )
                 )
             elif oks == 1 and unk:
-                unknown = True
+                possible += 1
+                unknown = unknown or self.strict
                 self.log.add(
                     Anomaly(
                         kind="possible_duplicate",
                         ops=(first, last_unk),
-                        message=f"{f or 'effect'} for {key!r} happened once and maybe again (outcome unknown)",
+                        message=(
+                            f"{f or 'effect'} for {key!r} happened once; {unk} more attempt(s) of unknown "
+                            f"outcome may also have taken effect"
+                        ),
                         key=key,
                         severity=WARNING,
                         details={"f": f, "unknown_attempts": unk},
                     )
                 )
+            elif oks == 0 and unk == 0 and refusals:
+                unrecorded += 1
         missing = 0
         if self.expected is not None:
-            seen: dict[Any, tuple[int, int]] = {}
+            seen: dict[Any, tuple[int, int, int]] = {}
             for _, key, rec in self._records():
-                o, u = seen.get(key, (0, 0))
-                seen[key] = (o + rec[_OKS], u + rec[_UNKNOWN])
+                o, u, r = seen.get(key, (0, 0, 0))
+                seen[key] = (o + rec[_OKS], u + rec[_UNKNOWN], r + rec[_REFUSED])
             for key in sorted(self.expected, key=repr):
-                oks, unk = seen.get(key, (0, 0))
-                if oks:
+                oks, unk, refusals = seen.get(key, (0, 0, 0))
+                if oks or refusals:
                     continue
                 if unk:
-                    unknown = True
+                    unknown = unknown or self.strict
                     continue
                 missing += 1
                 self.log.add(
@@ -141,6 +164,8 @@ class IdempotencyChecker:
             "logical_operations": sum(len(per) for per in self.effects.values()),
             "attempts": self.attempts,
             "duplicated": duplicates,
+            "possibly_duplicated": possible,
+            "unrecorded": unrecorded,
             "missing": missing,
         }
         return self.log.verdict(NAME, stats, unknown=unknown)
@@ -151,4 +176,4 @@ def check_idempotency(history: Iterable[Op], **spec: Any) -> Verdict:
     return run_checker(history, IdempotencyChecker(**spec))
 
 
-__all__ = ["NAME", "IdempotencyChecker", "check_idempotency"]
+__all__ = ["NAME", "REFUSED", "IdempotencyChecker", "check_idempotency"]

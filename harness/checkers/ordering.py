@@ -1,18 +1,31 @@
 """Ordering: FIFO message groups deliver in send order, and every task's state
 transitions follow the allowed state machine.
 
-*FIFO groups.* A send that completed ``ok`` before another send to the same
-queue and message group was invoked must be received first. When a message is
-received for the first time while an earlier one of its group has not been
-received yet, that is ``reordered`` (reported once per skipped message). Only
-messages whose send definitely happened count; memory holds the messages in
-flight, not the history.
+*FIFO groups.* What an SQS FIFO queue guarantees, per queue and message group:
+the *first* delivery of each message happens in send order. A message whose
+send completed ``ok`` before another send to the same group was invoked must be
+received before that other one is first received; when it is not, that is
+``reordered`` (reported once per skipped message). Redeliveries (a message not
+deleted in time, received again after its visibility timeout, possibly after
+later messages) are what FIFO allows and are not judged here; the delivery
+checker counts them. A send of unknown outcome constrains nothing, but a
+message it may have sent still has to arrive after everything acknowledged
+before it was invoked. A send whose deduplication id (``dedup``, else its
+logical message id) was already sent to the queue within ``dedup_window``
+seconds is accepted but not enqueued again: it is the same message, whose
+place is that of its first send. Memory holds the messages in flight, not the
+history.
 
 *Task states.* ``state.transition`` operations (key = task id, value
-``{"from", "to"}``) that completed ``ok`` must each be an allowed transition
-(``illegal_transition``, e.g. done -> running) starting from the task's current
-state (``wrong_from_state``). A transition of unknown outcome leaves the task in
-either state.
+``{"from", "to"}``) must each be an allowed transition (``illegal_transition``,
+e.g. done -> running) from a state the task can be in (``wrong_from_state``: a
+transition from a state the task has already left, or can never reach, such as
+two writers both moving a task out of ``running``). A transition is recorded
+after the write that made it succeeded, so a crash or a lost acknowledgement
+between the two leaves a transition unrecorded: a transition from a state the
+task can still reach (it skipped ahead) is accepted, and the skipped steps are
+reported as ``unrecorded_transition`` (a warning) unless a late record fills
+them in. A transition of unknown outcome leaves the task in either state.
 """
 
 from __future__ import annotations
@@ -22,21 +35,37 @@ from collections.abc import Iterable
 from typing import Any
 
 from harness.checkers import conventions as c
-from harness.checkers.base import Handler, as_dict, hashable, run_checker
-from harness.checkers.verdict import Anomaly, AnomalyLog, Verdict
+from harness.checkers.base import DedupWindow, Handler, as_dict, hashable, run_checker
+from harness.checkers.verdict import WARNING, Anomaly, AnomalyLog, Verdict
 from harness.history.model import INFO, INVOKE, OK, Op
 
 NAME = "ordering"
 
+#: SQS's deduplication interval on FIFO queues
+DEDUP_WINDOW_SECONDS = 300.0
+
+
+class _Msg:
+    """One FIFO message: its place in its group and whether it was received."""
+
+    __slots__ = ("group", "mid", "pre", "ordinal", "send_idx", "received")
+
+    def __init__(self, group: _Group, mid: Any, pre: int, send_idx: int) -> None:
+        self.group = group
+        self.mid = mid
+        self.pre = pre  # sends of the group acknowledged before this message's first send was invoked
+        self.ordinal = -1  # place among the group's acknowledged sends, once acknowledged
+        self.send_idx = send_idx
+        self.received = False
+
 
 class _Group:
-    __slots__ = ("completed", "window", "base", "received")
+    __slots__ = ("key", "completed", "window")
 
-    def __init__(self) -> None:
-        self.completed = 0  # sends completed ok so far (the next ordinal)
-        self.window: deque[tuple[Any, int]] = deque()  # (message id, send ok index) from ordinal base
-        self.base = 0
-        self.received: set[int] = set()  # ordinals >= base already received
+    def __init__(self, key: tuple[Any, Any]) -> None:
+        self.key = key
+        self.completed = 0  # sends acknowledged so far (the next ordinal)
+        self.window: deque[_Msg] = deque()  # acknowledged messages from the oldest not yet resolved
 
 
 class OrderingChecker:
@@ -53,6 +82,7 @@ class OrderingChecker:
         allowed: Iterable[tuple[str, str]] = c.ALLOWED_TRANSITIONS,
         initial_state: str | None = c.INITIAL_STATE,
         fifo_suffix: str = ".fifo",
+        dedup_window: float = DEDUP_WINDOW_SECONDS,
         max_anomalies: int = 1000,
     ) -> None:
         self._handlers: dict[str, Handler] = {}
@@ -63,15 +93,16 @@ class OrderingChecker:
         for f in transition:
             self._handlers[f] = self._on_transition
         self.allowed = frozenset(allowed)
+        self.reach = _reachability(self.allowed)
         self.initial_state = initial_state
         self.fifo_suffix = fifo_suffix
         self.log = AnomalyLog(max_anomalies)
         self.groups: dict[tuple[Any, Any], _Group] = {}
-        self.pending_send: dict[Any, int] = {}  # process -> completed count at invocation
-        self.inflight: dict[
-            Any, tuple[tuple[Any, Any], int, int, int]
-        ] = {}  # mid -> (group, ordinal, pre, send idx)
+        self.dedup = DedupWindow(dedup_window)  # (queue, dedup key) -> _Msg
+        self.pending: dict[Any, _Msg] = {}  # process -> the message its open send is for
+        self.by_mid: dict[tuple[Any, Any], _Msg] = {}  # (queue, logical id) -> message not received yet
         self.tasks: dict[Any, Any] = {}  # task -> state, or frozenset of possible states
+        self.gaps: dict[Any, list[tuple[frozenset[Any], Any, int]]] = {}  # task -> unrecorded steps
         self._names: dict[Any, Any] = {}
         self.fifo_messages = 0
         self.transitions = 0
@@ -80,82 +111,102 @@ class OrderingChecker:
         return self._handlers.get(f)
 
     # -- FIFO ---------------------------------------------------------------
-    def _group_of(self, op: Op, v: dict[str, Any]) -> tuple[Any, Any] | None:
-        g = v.get(c.GROUP)
-        if g is None:
-            return None
-        return (hashable(op.key), hashable(g))
-
     def _on_send(self, op: Op, inv: Op | None) -> None:
         t = op.type
         if t == INVOKE:
-            gk = self._group_of(op, as_dict(op.value))
-            if gk is not None:
-                grp = self.groups.get(gk)
-                self.pending_send[op.process] = grp.completed if grp is not None else 0
+            v = as_dict(op.value)
+            g = v.get(c.GROUP)
+            if g is None:
+                return
+            queue = hashable(op.key)
+            gk = (queue, hashable(g))
+            grp = self.groups.get(gk)
+            if grp is None:
+                grp = self.groups[gk] = _Group(gk)
+            mid = hashable(v.get(c.MESSAGE_ID))
+            dkey = hashable(v.get(c.DEDUP)) or mid
+            msg = self.dedup.get((queue, dkey), op.time) if dkey is not None else None
+            if msg is None or msg.group is not grp:
+                msg = _Msg(grp, mid, grp.completed, op.index)
+                if dkey is not None:
+                    self.dedup.put((queue, dkey), op.time, msg)
+                if mid is not None:
+                    self.by_mid[(queue, mid)] = msg
+            self.pending[op.process] = msg
             return
-        pre = self.pending_send.pop(op.process, 0)
-        if t != OK:
-            return
+        msg = self.pending.pop(op.process, None)
+        if msg is None and t == OK:
+            msg = self._unseen_send(op)
+        if msg is None or t != OK or msg.ordinal >= 0:
+            return  # not a FIFO send, not acknowledged, or a repeat of an acknowledged one
+        if msg.mid is None:  # no logical id: known by the id SQS assigned
+            msg.mid = hashable(as_dict(op.value).get(c.SQS_ID))
+            if msg.mid is None:
+                return
+            self.by_mid[(msg.group.key[0], msg.mid)] = msg
+        grp = msg.group
+        msg.ordinal = grp.completed
+        msg.send_idx = op.index
+        grp.completed += 1
+        self.fifo_messages += 1
+        if not msg.received or grp.window:
+            grp.window.append(msg)
+
+    def _unseen_send(self, op: Op) -> _Msg | None:
+        """A FIFO send known from its completion only (its invocation named no
+        group, or was not recorded): it constrains nothing before it."""
         v = as_dict(op.value)
-        iv = as_dict(inv.value) if inv is not None else {}
-        gk = self._group_of(op, v) or self._group_of(op, iv)
-        mid = v.get(c.MESSAGE_ID) or iv.get(c.MESSAGE_ID) or v.get(c.SQS_ID)
-        if gk is None or mid is None:
-            return
+        g, mid = v.get(c.GROUP), hashable(v.get(c.MESSAGE_ID) or v.get(c.SQS_ID))
+        if g is None or mid is None:
+            return None
+        queue = hashable(op.key)
+        gk = (queue, hashable(g))
         grp = self.groups.get(gk)
         if grp is None:
-            grp = self.groups[gk] = _Group()
-        ordinal = grp.completed
-        grp.completed += 1
-        grp.window.append((mid, op.index))
-        self.inflight[hashable(mid)] = (gk, ordinal, pre, op.index)
-        self.fifo_messages += 1
+            grp = self.groups[gk] = _Group(gk)
+        msg = self.by_mid.get((queue, mid))
+        if msg is None or msg.group is not grp:
+            msg = self.by_mid[(queue, mid)] = _Msg(grp, mid, 0, op.index)
+        return msg
 
     def _on_receive(self, op: Op, inv: Op | None) -> None:
         if op.type != OK:
             return
         msgs = as_dict(op.value).get(c.MESSAGES)
-        if not isinstance(msgs, list):
+        if not isinstance(msgs, list) or not msgs:
             return
+        by_mid = self.by_mid
+        queue = hashable(op.key)
         for m in msgs:
             m = as_dict(m)
-            mid = m.get(c.MESSAGE_ID) or m.get(c.SQS_ID)
-            rec = self.inflight.pop(hashable(mid), None) if mid is not None else None
-            if rec is None:
-                continue  # not a FIFO message we saw sent, or already received once
-            gk, ordinal, pre, send_idx = rec
-            grp = self.groups[gk]
-            # every message with ordinal < pre was sent before this one was: it must be received first
-            while grp.base < pre and grp.window:
-                if grp.base in grp.received:
-                    grp.received.discard(grp.base)
-                else:
-                    skipped, skipped_idx = grp.window[0]
-                    self.inflight.pop(hashable(skipped), None)
-                    self.log.add(
-                        Anomaly(
-                            kind="reordered",
-                            ops=(skipped_idx, send_idx, op.index),
-                            message=(
-                                f"in FIFO group {gk[1]!r} of {gk[0]!r}, message {mid!r} was received "
-                                f"(op {op.index}) before {skipped!r}, which was sent first (op {skipped_idx})"
-                            ),
-                            key=gk,
-                            details={"received": mid, "skipped": skipped},
-                        )
-                    )
-                grp.window.popleft()
-                grp.base += 1
-            if ordinal == grp.base and grp.window:
-                grp.window.popleft()
-                grp.base += 1
-                while grp.base in grp.received and grp.window:
-                    grp.received.discard(grp.base)
-                    grp.window.popleft()
-                    grp.base += 1
-            elif ordinal > grp.base:
-                grp.received.add(ordinal)
+            msg = by_mid.pop((queue, hashable(m.get(c.MESSAGE_ID) or m.get(c.SQS_ID))), None)
+            if msg is None:
+                continue  # not a FIFO message we saw sent, or a redelivery
+            msg.received = True
+            window = msg.group.window
+            # every message acknowledged before this one was first sent must have come first
+            while window and (window[0].received or window[0].ordinal < msg.pre):
+                first = window.popleft()
+                if not first.received:
+                    first.received = True  # reported once; its late arrival is not judged again
+                    by_mid.pop((queue, first.mid), None)
+                    self._reordered(msg.group, first, msg, op)
+
+    def _reordered(self, grp: _Group, skipped: _Msg, msg: _Msg, op: Op) -> None:
+        queue, group = grp.key
+        self.log.add(
+            Anomaly(
+                kind="reordered",
+                ops=(skipped.send_idx, msg.send_idx, op.index),
+                message=(
+                    f"in FIFO group {group!r} of {queue!r}, message {msg.mid!r} was received "
+                    f"(op {op.index}) before {skipped.mid!r}, whose send was acknowledged "
+                    f"(op {skipped.send_idx}) before {msg.mid!r} was sent"
+                ),
+                key=grp.key,
+                details={"received": msg.mid, "skipped": skipped.mid},
+            )
+        )
 
     # -- task state machine --------------------------------------------------
     def _on_transition(self, op: Op, inv: Op | None) -> None:
@@ -170,7 +221,10 @@ class OrderingChecker:
         self.transitions += 1
         task = hashable(op.key)
         cur = self.tasks.get(task, self.initial_state)
-        possible = cur if isinstance(cur, frozenset) else ({cur} if cur is not None else None)
+        if t == OK and (frm == cur or cur is None) and (frm, to) in self.allowed:
+            self.tasks[task] = to  # the common case
+            return
+        possible = None if cur is None else cur if isinstance(cur, frozenset) else frozenset((cur,))
         if (frm, to) not in self.allowed:
             self.log.add(
                 Anomaly(
@@ -182,22 +236,65 @@ class OrderingChecker:
                 )
             )
         elif possible is not None and frm not in possible:
-            now = " or ".join(sorted(map(str, possible)))
-            self.log.add(
-                Anomaly(
-                    kind="wrong_from_state",
-                    ops=(op.index,),
-                    message=f"task {op.key!r} moved from {frm!r} to {to!r} while it was {now}",
-                    key=op.key,
-                    details={"from": frm, "to": to, "current": sorted(map(str, possible))},
+            reach = self.reach
+            if any(frm in reach.get(s, ()) for s in possible):
+                # skipped ahead: the steps in between were made but not recorded
+                self.gaps.setdefault(task, []).append((possible, frm, op.index))
+            elif self._fills_gap(task, frm, to):
+                return  # a late record of a step already skipped: the task stays where it is
+            else:
+                now = " or ".join(sorted(map(str, possible)))
+                self.log.add(
+                    Anomaly(
+                        kind="wrong_from_state",
+                        ops=(op.index,),
+                        message=f"task {op.key!r} moved from {frm!r} to {to!r} while it was {now}",
+                        key=op.key,
+                        details={"from": frm, "to": to, "current": sorted(map(str, possible))},
+                    )
                 )
-            )
         if t == OK:
             self.tasks[task] = to
         else:  # unknown outcome: either state
             self.tasks[task] = frozenset((possible or {frm}) | {to})
 
+    def _fills_gap(self, task: Any, frm: Any, to: Any) -> bool:
+        """Whether ``frm -> to`` lies on the unrecorded steps of one of ``task``'s
+        skips; if so the skip shrinks to what is still unrecorded."""
+        gaps = self.gaps.get(task)
+        if not gaps:
+            return False
+        reach = self.reach
+        for i, (starts, end, idx) in enumerate(gaps):
+            if (frm in starts or any(frm in reach.get(s, ()) for s in starts)) and (
+                to == end or end in reach.get(to, ())
+            ):
+                rest = []
+                if frm not in starts:
+                    rest.append((starts, frm, idx))
+                if to != end:
+                    rest.append((frozenset((to,)), end, idx))
+                gaps[i : i + 1] = rest
+                return True
+        return False
+
     def finish(self) -> Verdict:
+        for task, gaps in self.gaps.items():
+            for starts, end, idx in gaps:
+                was = " or ".join(sorted(map(str, starts)))
+                self.log.add(
+                    Anomaly(
+                        kind="unrecorded_transition",
+                        ops=(idx,),
+                        message=(
+                            f"task {task!r} moved from {end!r} (op {idx}) without a recorded move from "
+                            f"{was} to {end!r} (a crash or lost acknowledgement between a write and its record)"
+                        ),
+                        key=task,
+                        severity=WARNING,
+                        details={"from": sorted(map(str, starts)), "to": end},
+                    )
+                )
         stats = {
             "fifo_groups": len(self.groups),
             "fifo_messages": self.fifo_messages,
@@ -207,9 +304,27 @@ class OrderingChecker:
         return self.log.verdict(NAME, stats)
 
 
+def _reachability(allowed: frozenset[tuple[Any, Any]]) -> dict[Any, frozenset[Any]]:
+    """For each state, the states reachable from it in one or more allowed steps."""
+    succ: dict[Any, set[Any]] = {}
+    for a, b in allowed:
+        succ.setdefault(a, set()).add(b)
+    reach: dict[Any, frozenset[Any]] = {}
+    for s in succ:
+        seen: set[Any] = set()
+        todo = list(succ[s])
+        while todo:
+            x = todo.pop()
+            if x not in seen:
+                seen.add(x)
+                todo.extend(succ.get(x, ()))
+        reach[s] = frozenset(seen)
+    return reach
+
+
 def check_ordering(history: Iterable[Op], **spec: Any) -> Verdict:
     """Check FIFO group order and task state transitions (see the module docstring)."""
     return run_checker(history, OrderingChecker(**spec))
 
 
-__all__ = ["NAME", "OrderingChecker", "check_ordering"]
+__all__ = ["DEDUP_WINDOW_SECONDS", "NAME", "OrderingChecker", "check_ordering"]

@@ -48,12 +48,79 @@ def test_delivery_failed_send_then_receive_is_unexpected() -> None:
     assert kinds(check_delivery(h)) == ["unexpected"]
 
 
-def test_delivery_received_but_not_deleted_is_lost_unless_not_required() -> None:
+def test_delivery_received_but_not_deleted_is_unacknowledged_a_violation_only_if_required() -> None:
     h = History()
     h.send("s", "q", "m1", "x1")
     h.receive("w", "q", ("m1", "x1"))
-    assert kinds(check_delivery(h)) == ["lost"]
-    assert check_delivery(h, require_delete=False).valid is True
+    v = check_delivery(h)
+    assert v.valid is True and [a.kind for a in v.warnings] == ["unacknowledged"]
+    assert kinds(check_delivery(h, require_delete=True)) == ["unacknowledged"]
+
+
+def test_delivery_never_received_is_lost_once_the_queue_was_polled_after_the_send() -> None:
+    h = History()
+    h.send("s", "q", "m1", "x1")
+    assert kinds(check_delivery(h)) == ["lost"]  # nobody ever received from q
+    h.receive("w", "q")
+    h.send("s", "q", "m2", "x2")
+    v = check_delivery(h)
+    assert kinds(v) == ["lost"] and v.violations[0].key == "m1"
+    assert [a.kind for a in v.warnings] == ["unconsumed"] and v.warnings[0].key == "m2"
+
+
+def test_delivery_receive_before_the_send_is_acknowledged() -> None:
+    # another process's receive can be recorded before the sender sees its acknowledgement
+    h = History()
+    h.add("s", "invoke", "sqs.SendMessage", "q", {"message_id": "m1"})
+    h.receive("w", "q", ("m1", "x1"))
+    h.delete("w", "q", "x1")
+    h.add("s", "ok", "sqs.SendMessage", "q", {"message_id": "m1", "sqs_id": "x1"})
+    v = check_delivery(h)
+    assert v.valid is True and not v.anomalies
+
+
+def test_delivery_dead_letter_redrive_counts_as_sent() -> None:
+    h = History()
+    h.send("s", "q", "m1", "x1")
+    h.receive("w", "q", ("m1", "x1"))  # the worker fails: not deleted
+    h.receive("w", "q", ("m1", "x1"))
+    h.receive("s", "q-dlq", ("m1", "x1"))  # SQS moved it to the dead-letter queue
+    h.delete("s", "q-dlq", "x1")
+    v = check_delivery(h)
+    assert v.valid is True and [a.kind for a in v.warnings] == ["duplicated"]
+
+
+def test_delivery_sns_fanout_to_several_queues() -> None:
+    h = History()
+    h.call("s", "sns.Publish", "topic", {"message_id": "e1"}, {"message_id": "e1", "sns_id": "n1"})
+    h.receive("a", "audit", ("e1", "a1"))
+    h.delete("a", "audit", "a1")
+    h.receive("b", "billing", ("e1", "b1"))
+    h.delete("b", "billing", "b1")
+    v = check_delivery(h)
+    assert v.valid is True and not v.anomalies and v.stats["fanned_out"] == 2
+    h2 = History()
+    h2.call("s", "sns.Publish", "topic", {"message_id": "e1"}, {"message_id": "e1"}, type="fail")
+    h2.receive("a", "audit", ("e1", "a1"))
+    assert kinds(check_delivery(h2)) == ["unexpected"]
+
+
+def test_delivery_fifo_resend_with_another_logical_id_is_deduplicated() -> None:
+    h = History()
+    v1 = {"message_id": "m1", "group": "g", "dedup": "d"}
+    v2 = {"message_id": "m2", "group": "g", "dedup": "d"}  # a retry that drew a new logical id
+    h.call("s", "sqs.SendMessage", "q.fifo", v1, {**v1, "sqs_id": "x1"})
+    h.call("s", "sqs.SendMessage", "q.fifo", v2, {**v2, "sqs_id": "x2"})
+    h.receive("w", "q.fifo", ("m1", "x1"))
+    h.delete("w", "q.fifo", "x1")
+    v = check_delivery(h)
+    assert v.valid is True and v.stats["deduplicated_sends"] == 1
+    # on a standard queue the same two sends are two messages
+    h2 = History(op for op in h)
+    for op in h2:
+        if op.key == "q.fifo":
+            op.key = "q"
+    assert kinds(check_delivery(h2)) == ["lost"]
 
 
 def test_delivery_duplicates_are_warnings_unless_forbidden() -> None:
@@ -86,12 +153,38 @@ def test_delivery_field_names_are_configurable() -> None:
 
 
 # -- idempotency -------------------------------------------------------------------
-def test_idempotency_unknown_attempt_after_success_is_unknown() -> None:
+def test_idempotency_unknown_attempt_after_success_is_a_warning_or_unknown_if_strict() -> None:
     h = History()
     h.call("w1", "effect.charge", "order-1", {"amount": 5})
     h.call("w2", "effect.charge", "order-1", {"amount": 5}, type="info")
     v = check_idempotency(h)
-    assert v.valid == UNKNOWN and [a.kind for a in v.warnings] == ["possible_duplicate"]
+    assert v.valid is True and [a.kind for a in v.warnings] == ["possible_duplicate"]
+    assert check_idempotency(h, strict=True).valid == UNKNOWN
+
+
+def test_idempotency_attempt_never_completed_is_of_unknown_outcome() -> None:
+    h = History()
+    h.call("w1", "effect.charge", "order-1")
+    h.call("w2", "effect.charge", "order-1", type="none")  # its process crashed
+    v = check_idempotency(h)
+    assert v.valid is True and [a.kind for a in v.warnings] == ["possible_duplicate"]
+    assert v.anomalies[0].ops == (1, 2)
+    h2 = History()
+    h2.call("w2", "effect.charge", "order-1", type="none")
+    assert check_idempotency(h2, expected=["order-1"]).valid is True
+    assert check_idempotency(h2, expected=["order-1"], strict=True).valid == UNKNOWN
+
+
+def test_idempotency_refusals_are_not_effects() -> None:
+    h = History()
+    h.call("w1", "effect.charge", "order-1")
+    for p in ("w2", "w3"):
+        h.add(p, "invoke", "effect.charge", "order-1")
+        h.add(p, "fail", "effect.charge", "order-1", error="AlreadyDone")
+    assert check_idempotency(h).valid is True
+    h.add("w4", "invoke", "effect.charge", "order-2")
+    h.add("w4", "fail", "effect.charge", "order-2", error="Timeout")  # certainly did not happen
+    assert kinds(check_idempotency(h, expected=["order-1", "order-2"])) == ["missing_effect"]
 
 
 def test_idempotency_expected_operations_must_happen() -> None:
@@ -133,10 +226,69 @@ def test_fifo_groups_are_independent_and_reorder_reported_once() -> None:
     assert v.anomalies[0].details["skipped"] == "m1"
 
 
+def test_fifo_receive_before_the_send_is_acknowledged() -> None:
+    h = History()
+    h.send("s", "q.fifo", "a", "1", group="g")
+    h.add("s", "invoke", "sqs.SendMessage", "q.fifo", {"message_id": "b", "group": "g"})
+    h.receive("w", "q.fifo", ("a", "1"), ("b", "2"))
+    h.add("s", "ok", "sqs.SendMessage", "q.fifo", {"message_id": "b", "group": "g", "sqs_id": "2"})
+    h.send("s", "q.fifo", "c", "3", group="g")
+    h.receive("w", "q.fifo", ("c", "3"))
+    v = check_ordering(h)
+    assert v.valid is True and v.stats["fifo_messages"] == 3
+    h2 = History()
+    h2.send("s", "q.fifo", "a", "1", group="g")
+    h2.add("s", "invoke", "sqs.SendMessage", "q.fifo", {"message_id": "b", "group": "g"})
+    h2.receive("w", "q.fifo", ("b", "2"))  # b overtook a, acknowledged before b was sent
+    h2.add("s", "ok", "sqs.SendMessage", "q.fifo", {"message_id": "b", "group": "g", "sqs_id": "2"})
+    assert kinds(check_ordering(h2)) == ["reordered"]
+
+
+def test_fifo_retry_of_a_send_of_unknown_outcome_keeps_its_first_place() -> None:
+    # the first attempt may have enqueued m1 before m2 was sent; the retry is deduplicated
+    h = History()
+    h.send("s", "q.fifo", "m1", "1", group="g", type="info")
+    h.send("t", "q.fifo", "m2", "2", group="g")
+    h.send("s", "q.fifo", "m1", "1", group="g")
+    h.receive("w", "q.fifo", ("m1", "1"), ("m2", "2"))
+    assert check_ordering(h).valid is True
+
+
 def test_task_transition_from_wrong_state() -> None:
     h = History()
     h.call("s", "state.transition", "t", {"from": "pending", "to": "dispatched"})
-    h.call("w", "state.transition", "t", {"from": "running", "to": "done"})
+    h.call("w", "state.transition", "t", {"from": "dispatched", "to": "running"})
+    h.call("w", "state.transition", "t", {"from": "dispatched", "to": "running"})  # a second writer
+    assert kinds(check_ordering(h)) == ["wrong_from_state"]
+    h2 = History()
+    h2.call("s", "state.transition", "t", {"from": "pending", "to": "dispatched"})
+    h2.call("s", "state.transition", "t", {"from": "dispatched", "to": "running"})
+    h2.call("a", "state.transition", "t", {"from": "running", "to": "done"})
+    h2.call("b", "state.transition", "t", {"from": "running", "to": "failed"})  # both left running
+    assert kinds(check_ordering(h2)) == ["wrong_from_state"]
+
+
+def test_task_transition_skipped_ahead_is_an_unrecorded_step() -> None:
+    # the write of dispatched -> running succeeded but its record was lost (a crash in between)
+    h = History()
+    h.call("s", "state.transition", "t", {"from": "pending", "to": "dispatched"})
+    h.call("s", "state.transition", "t", {"from": "running", "to": "done"})
+    v = check_ordering(h)
+    assert v.valid is True and [a.kind for a in v.warnings] == ["unrecorded_transition"]
+    assert v.warnings[0].ops == (3,) and v.warnings[0].details == {"from": ["dispatched"], "to": "running"}
+    # recorded late (a writer slower to record than the next one): the step is filled in
+    h.call("w", "state.transition", "t", {"from": "dispatched", "to": "running"})
+    v = check_ordering(h)
+    assert v.valid is True and not v.anomalies
+    # recorded again: a second writer made the same move
+    h.call("x", "state.transition", "t", {"from": "dispatched", "to": "running"})
+    assert kinds(check_ordering(h)) == ["wrong_from_state"]
+
+
+def test_task_transition_back_from_a_terminal_state() -> None:
+    h = History()
+    h.call("s", "state.transition", "t", {"from": "pending", "to": "failed"})
+    h.call("s", "state.transition", "t", {"from": "dispatched", "to": "running"})  # left a terminal state
     assert kinds(check_ordering(h)) == ["wrong_from_state"]
 
 
@@ -192,6 +344,19 @@ def test_stale_condition_and_stale_overwrite() -> None:
     _put(h, "a", 5, 4)
     _put(h, "b", 3, None)  # a blind write of a version older than one acknowledged
     assert "stale_overwrite" in kinds(check_lost_update(h))
+
+
+def test_version_gap_explained_by_a_write_never_completed() -> None:
+    h = History()
+    _put(h, "a", 1, 0)
+    _put(h, "b", 2, 1, type="none")  # b crashed: its write may have been applied
+    _put(h, "a", 3, 2)
+    assert check_lost_update(h).valid is True
+    h2 = History()
+    _put(h2, "a", 1, 0)
+    h2.add("b", "invoke", "dynamodb.PutItem", "t/1", {"condition": "c", "expect_version": 1, "version": 2})
+    _put(h2, "b", 3, 2)  # the restarted process reuses its name: the first write was superseded
+    assert check_lost_update(h2).valid is True
 
 
 def test_lost_update_reads_version_from_the_completion() -> None:
@@ -262,13 +427,41 @@ def test_budget_unknown_spend() -> None:
     h.call("s", "budget.allocate", "T", {"budget": 300})
     _model(h, "w", "T/a", 50)
     _model(h, "w", "T/b", None, type="info")
-    assert check_budget(h).valid == UNKNOWN
-    assert check_budget(h, assume_unknown_tokens=0).valid is True
+    v = check_budget(h)
+    assert v.valid is True
+    assert sorted((a.kind, a.details["level"]) for a in v.warnings) == [
+        ("maybe_over_budget", "subtask"),
+        ("maybe_over_budget", "task"),
+    ]
+    assert check_budget(h, strict=True).valid == UNKNOWN
+    assert check_budget(h, strict=True, assume_unknown_tokens=0).valid is True
     h2 = History()
     h2.call("s", "budget.allocate", "T", {"budget": 300})
     _model(h2, "w", "T/a", 50)
     _model(h2, "w", "T/b", None, type="info", max_tokens=40)
-    assert check_budget(h2).valid is True
+    v2 = check_budget(h2, strict=True)
+    assert v2.valid is True and not v2.anomalies
+
+
+def test_budget_call_never_completed_may_have_spent_its_max_tokens() -> None:
+    h = History()
+    h.call("s", "budget.allocate", "T", {"budget": 300})
+    _model(h, "w", "T/a", 90)
+    _model(h, "w", "T/a", None, type="none", max_tokens=60)  # the worker crashed during the call
+    v = check_budget(h)
+    assert v.valid is True
+    assert [(a.kind, a.details["level"]) for a in v.warnings] == [("maybe_over_budget", "subtask")]
+    assert check_budget(h, strict=True).valid == UNKNOWN
+
+
+def test_budget_attempts_of_a_redelivered_subtask_share_its_budget() -> None:
+    h = History()
+    h.call("s", "budget.allocate", "T", {"budget": 1000})
+    _model(h, "w1", "T/a", 60)
+    _model(h, "w2", "T/a", 40)  # a second attempt: together exactly the share
+    assert check_budget(h).valid is True
+    _model(h, "w2", "T/a", 1)
+    assert kinds(check_budget(h)) == ["over_budget"]
 
 
 def test_budget_subtask_level_and_missing_budget() -> None:
@@ -292,8 +485,42 @@ def test_one_pass_feeds_every_checker_and_keeps_order() -> None:
     h.receive("w", "q.fifo", ("b", "2"))
     v1, v2 = run_checkers(iter(h), [OrderingChecker(), DeliveryChecker()])
     assert v1.checker == "ordering" and kinds(v1) == ["reordered"]
-    assert v2.checker == "delivery" and kinds(v2) == ["lost", "lost"]
+    assert v2.checker == "delivery" and kinds(v2) == ["lost"]
+    assert [a.kind for a in v2.warnings] == ["unacknowledged"]
     assert [v.checker for v in check(h, ["delivery", "ordering"])] == ["delivery", "ordering"]
+
+
+def test_an_invocation_never_completed_reaches_the_handlers_as_info() -> None:
+    seen: list[tuple[str, int, str | None]] = []
+
+    class Spy:
+        name = "spy"
+
+        def handler(self, f: str):
+            return lambda op, inv: seen.append((op.type, op.index, inv and inv.type))
+
+        def finish(self):
+            return check([], ["delivery"])[0]
+
+    h = History()
+    h.add("p", "invoke", "x")  # superseded by the next invocation of p
+    h.add("p", "invoke", "x")
+    h.add("p", "ok", "x")
+    h.add("q", "invoke", "y")
+    h.add("q", "ok", "z")  # the completion of another operation
+    h.add("r", "invoke", "x")  # the history ends first
+    run_checkers(h, [Spy()])
+    assert seen == [
+        ("invoke", 0, None),
+        ("info", 0, "invoke"),
+        ("invoke", 1, None),
+        ("ok", 2, "invoke"),
+        ("invoke", 3, None),
+        ("info", 3, "invoke"),
+        ("ok", 4, None),
+        ("invoke", 5, None),
+        ("info", 5, "invoke"),
+    ]
 
 
 def test_checkers_never_crash_on_odd_values() -> None:
