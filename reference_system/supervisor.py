@@ -40,6 +40,7 @@ class Supervisor:
         breaker_threshold: int = 5,
         breaker_cooldown: float = 10.0,
         wait_seconds: int = 0,
+        sweep_interval: float = 30.0,
     ) -> None:
         from harness.history.recorder import Recorder
 
@@ -56,6 +57,9 @@ class Supervisor:
         self.store = VersionedStore(self.ddb, resources.tasks_table, self.effects, cache=True)
         self.registry = Registry(self.ddb, resources.registry_table)
         self.breakers = Breakers(breaker_threshold, breaker_cooldown, clock, on_change=self._breaker_changed)
+        self._clock = clock
+        self.sweep_interval = sweep_interval
+        self._last_sweep = clock()
         self._to_dispatch: deque[str] = deque()
         self._to_resume: deque[str] = deque()
         self.open_tasks: set[str] = set()
@@ -123,7 +127,19 @@ class Supervisor:
             or self._drain_results()
             or self._dispatch_next()
             or (bool(self.open_tasks) and self._drain_dead_letters())
+            or self._sweep()
         )
+
+    def _sweep(self) -> bool:
+        """When idle, every ``sweep_interval`` seconds, look at every open task
+        again from the table (anti-entropy): a step that failed half-way can
+        leave a task whose next move no message will ever trigger."""
+        now = self._clock()
+        if not self.open_tasks or now - self._last_sweep < self.sweep_interval:
+            return False
+        self._last_sweep = now
+        self._to_resume.extend(sorted(t for t in self.open_tasks if t not in self._to_resume))
+        return False
 
     def _drain_progress(self) -> bool:
         msgs = bus.receive(self.sqs, self.res.queue("progress"), 10, 0)

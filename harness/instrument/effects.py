@@ -67,7 +67,7 @@ class Effects:
         try:
             done = fn()
         except Exception as e:
-            self._pair(f, key, value, INFO, type(e).__name__)
+            self._pair(f, key, value, FAIL if _certainly_not_applied(e) else INFO, type(e).__name__)
             raise
         self._pair(f, key, value, OK if done else FAIL, None if done else "AlreadyDone")
         return done
@@ -88,3 +88,15 @@ class Effects:
         """Record an instantaneous event (an invoke and its completion at once),
         e.g. a state transition or a budget allocation."""
         self._pair(f, key, value, FAIL if failed else OK, error)
+
+
+def _certainly_not_applied(e: Exception) -> bool:
+    """An AWS refusal (4xx: throttled, invalid) or a connection never made."""
+    from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
+    if isinstance(e, (EndpointConnectionError, ConnectTimeoutError)):
+        return True
+    if isinstance(e, ClientError):
+        status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+        return int(status) < 500
+    return False
