@@ -465,8 +465,8 @@ class Cluster:
             self._write_state()
         return removed
 
-    def _clear_plan_files(self, name: str | None = None) -> list[str]:
-        pattern = f"{_slug(name)}.json" if name else "*.json"
+    def _clear_plan_files(self, name: str | None = None, *, glob: str | None = None) -> list[str]:
+        pattern = f"{glob}.json" if glob else f"{_slug(name)}.json" if name else "*.json"
         removed = []
         for p in self.plan_dir.glob(pattern):
             with contextlib.suppress(FileNotFoundError):
@@ -546,7 +546,7 @@ class Cluster:
                 how = "proxy"
             else:
                 plan = FaultPlan(faults=[Fault(kind="partition", target=Target(agent=name, service=service))])
-                self.apply_plan(plan, f"partition-{name}-{service}")
+                self.apply_plan(plan, f"partition-{name}-{'all' if service == '*' else service}")
                 how = "plan"
             a.heal_at = time.monotonic() + seconds if seconds > 0 else None
             self._note("fault.partition", name, agent=name, service=service, how=how, services=cut)
@@ -562,7 +562,7 @@ class Cluster:
                 was_cut = [svc for svc, p in a.proxies.items() if p.is_cut]
                 for p in a.proxies.values():
                     p.heal()
-                plans = self._clear_plan_files(f"partition-{a.name}-*")
+                plans = self._clear_plan_files(glob=f"partition-{_slug(a.name)}-*")
                 a.heal_at = None
                 if was_cut or plans:
                     healed.append(a.name)

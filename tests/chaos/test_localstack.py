@@ -1,0 +1,27 @@
+"""An experiment pointed at LocalStack through its configuration: the chaos
+process starts LocalStack and DynamoDB Local itself, and each agent reaches
+both through its own proxies, so the partition is still a real one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.chaos.conftest import EXPERIMENTS, ChaosRun, assert_nothing_left, clean_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.localstack]
+
+
+def test_partition_experiment_on_localstack(run_chaos: Callable[..., ChaosRun]) -> None:
+    run = run_chaos(
+        EXPERIMENTS / "worker-partition-dynamodb.json", env=clean_env(HARNESS_BACKEND="localstack")
+    )
+    assert run.returncode == 0 and not run.journal["deviated"], run.output[-3000:]
+    assert run.journal["steady_states"]["after"]["steady_state_met"] is True
+    assert run.runs["partition-worker-1-from-dynamodb"]["how"] == "proxy"
+    state = run.cluster_state()
+    assert state["backend"] == "localstack"
+    # Two upstreams (LocalStack, DynamoDB Local), a proxy per service for each agent.
+    assert set(state["agents"]["worker-1"]["proxies"]) >= {"sqs", "sns", "dynamodb"}
+    assert_nothing_left(run)
