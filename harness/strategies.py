@@ -173,7 +173,7 @@ def _fault(
     elif kind in ("crash", "pause", "clock_skew"):
         on_step = agent.map(lambda a: Target(agent=a))
         if kind == "crash":
-            target = st.one_of(on_step, _call_target(agents, services))
+            target = st.one_of(on_step, _call_target(agents, services)) if services else on_step
             params = st.builds(
                 lambda when, r: {"when": when, "restart_after": r},
                 st.sampled_from(["after", "before"]),
@@ -205,7 +205,8 @@ def faults(
     """Single faults of the given ``kinds`` aimed at ``agents`` (and, for
     faults on calls, at the ``services`` they use). ``bounded``: faults other
     than the benign kinds fire at most three times, so a correct system can
-    always finish. Model faults aim at the model calls each agent makes."""
+    always finish. Model faults aim at the model calls each agent makes.
+    With no ``services``, crashes happen between two steps only."""
     chosen = [k for k in KINDS if k in set(kinds)]
     unknown = set(kinds) - set(KINDS)
     if unknown or not chosen:

@@ -60,21 +60,16 @@ __all__ = [
 #: and very tight (stages fail for want of tokens).
 BUDGETS: tuple[int, ...] = (4000, 300, 200)
 
-#: Fault kinds aimed at the supervisor. The reference supervisor strands a
-#: task when a throttled, dropped or unacknowledged call interrupts it between
-#: marking the task dispatched and sending its subtasks, or between storing a
-#: new request and publishing its status (see tests/properties/test_known_bugs.py):
-#: such faults are left out until that is fixed.
-SUPERVISOR_KINDS: tuple[str, ...] = (
-    "duplicate_delivery",
-    "reorder",
-    "stale_read",
-    "delay",
-    "crash",
-    "pause",
-    "clock_skew",
-)
-
+#: Fault kinds aimed at the supervisor's calls, and at its steps. The
+#: reference supervisor strands a task when it is interrupted half-way through
+#: a step that changes several things: a throttled, dropped or unacknowledged
+#: call, or a crash, between marking a task dispatched and sending its
+#: subtasks, between storing a request and publishing its status, or between
+#: failing a subtask and failing its task (tests/properties/test_known_bugs.py).
+#: Such faults are left out until that is fixed: its calls only see benign
+#: kinds, and it crashes between two steps only.
+SUPERVISOR_CALL_KINDS: tuple[str, ...] = ("duplicate_delivery", "reorder", "stale_read", "delay")
+SUPERVISOR_STEP_KINDS: tuple[str, ...] = ("crash", "pause", "clock_skew")
 
 #: Kinds aimed at workers (a worker keeps no clock that matters).
 WORKER_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k != "clock_skew")
@@ -82,13 +77,19 @@ WORKER_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k != "clock_skew")
 
 def survivable_faults(workers: tuple[str, ...] = WORKERS) -> st.SearchStrategy[Any]:
     """Faults a correct system of this shape survives: any kind aimed at a
-    worker's calls (SQS and DynamoDB) or steps, model faults drawn more often
-    and possibly for ever (the commonest faults of agent systems), and the
-    kinds in ``SUPERVISOR_KINDS`` aimed at the supervisor."""
+    worker's calls (SQS and DynamoDB) or steps; the supervisor kinds above
+    aimed at the supervisor. Two kinds are drawn more
+    often, the commonest in agent systems on AWS: model faults (possibly on
+    every call) and stale reads (what a read gets unless it asks for
+    consistency)."""
     return st.one_of(
         faults(WORKER_KINDS, workers, services=("sqs", "dynamodb")),
         faults(("model",), workers, bounded=False),
-        faults(SUPERVISOR_KINDS, ("supervisor",)),
+        st.one_of(
+            faults(SUPERVISOR_CALL_KINDS, ("supervisor",)),
+            faults(SUPERVISOR_STEP_KINDS, ("supervisor",), services=()),
+        ),
+        faults(("stale_read",), ("supervisor",)),
     )
 
 

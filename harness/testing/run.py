@@ -140,8 +140,8 @@ class TestRun:
             [
                 f"harness: a checked property does not hold in simulated run {i + 1} of this test",
                 explain(bad, result.ops),
-                f"seed: {case.seed} (simulator; run ended: {result.stopped})",
                 case.describe(),
+                f"run:      ended {result.stopped} after {result.virtual_seconds:.1f} virtual seconds",
                 f"replay: {replay_command(path)}",
             ]
         )

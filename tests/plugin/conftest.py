@@ -1,0 +1,11 @@
+"""The plugin is tested black-box: pytester writes a test project, runs
+pytest on it, and the tests read its outcomes and output."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin("pytester"):
+        config.pluginmanager.import_plugin("pytester")
