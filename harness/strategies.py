@@ -150,7 +150,7 @@ def model_calls(agent: str) -> tuple[str, ...]:
 
 
 def _fault(
-    kind: str, agents: Sequence[str], bounded: bool, services: Sequence[str]
+    kind: str, agents: Sequence[str], bounded: bool, services: Sequence[str], modes: Sequence[str]
 ) -> st.SearchStrategy[Fault]:
     """Faults of one kind, with the targets and parameters that make sense for it."""
     trig = _trigger(bounded and kind not in BENIGN_KINDS)
@@ -169,7 +169,7 @@ def _fault(
                 lambda op: Target(agent=a, service="model", operation=op)
             )
         )
-        params = st.sampled_from(["malformed", "timeout", "overlong"]).map(lambda m: {"mode": m})
+        params = st.sampled_from(list(modes)).map(lambda m: {"mode": m})
     elif kind in ("crash", "pause", "clock_skew"):
         on_step = agent.map(lambda a: Target(agent=a))
         if kind == "crash":
@@ -201,17 +201,19 @@ def faults(
     *,
     bounded: bool = True,
     services: Sequence[str] = ("sqs", "dynamodb", "sns"),
+    model_modes: Sequence[str] = ("malformed", "timeout", "overlong"),
 ) -> st.SearchStrategy[Fault]:
     """Single faults of the given ``kinds`` aimed at ``agents`` (and, for
     faults on calls, at the ``services`` they use). ``bounded``: faults other
     than the benign kinds fire at most three times, so a correct system can
-    always finish. Model faults aim at the model calls each agent makes.
-    With no ``services``, crashes happen between two steps only."""
+    always finish. Model faults aim at the model calls each agent makes, in
+    one of ``model_modes``. With no ``services``, crashes happen between two
+    steps only."""
     chosen = [k for k in KINDS if k in set(kinds)]
     unknown = set(kinds) - set(KINDS)
     if unknown or not chosen:
         raise ValueError(f"unknown or no fault kinds {sorted(unknown)}; choose from {', '.join(KINDS)}")
-    return st.sampled_from(chosen).flatmap(lambda k: _fault(k, agents, bounded, services))
+    return st.sampled_from(chosen).flatmap(lambda k: _fault(k, agents, bounded, services, model_modes))
 
 
 def fault_plans(

@@ -71,6 +71,11 @@ BUDGETS: tuple[int, ...] = (4000, 300, 200)
 SUPERVISOR_CALL_KINDS: tuple[str, ...] = ("duplicate_delivery", "reorder", "stale_read", "delay")
 SUPERVISOR_STEP_KINDS: tuple[str, ...] = ("crash", "pause", "clock_skew")
 
+#: Model faults drawn: a malformed answer, a timeout. (The fault model's
+#: ``overlong`` answer runs 50 times past the call's max_tokens, which no
+#: provider bills; no system could keep its budget under it.)
+MODEL_MODES: tuple[str, ...] = ("malformed", "timeout")
+
 #: Kinds aimed at workers (a worker keeps no clock that matters).
 WORKER_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k != "clock_skew")
 
@@ -83,8 +88,8 @@ def survivable_faults(workers: tuple[str, ...] = WORKERS) -> st.SearchStrategy[A
     every call) and stale reads (what a read gets unless it asks for
     consistency)."""
     return st.one_of(
-        faults(WORKER_KINDS, workers, services=("sqs", "dynamodb")),
-        faults(("model",), workers, bounded=False),
+        faults(WORKER_KINDS, workers, services=("sqs", "dynamodb"), model_modes=MODEL_MODES),
+        faults(("model",), workers, bounded=False, model_modes=MODEL_MODES),
         st.one_of(
             faults(SUPERVISOR_CALL_KINDS, ("supervisor",)),
             faults(SUPERVISOR_STEP_KINDS, ("supervisor",), services=()),
@@ -151,7 +156,9 @@ PROPERTIES: dict[str, Property] = {
                 system,
                 supervisors=2,
                 max_workers=1,
-                fault=lambda w: faults(WORKER_KINDS, w, services=("sqs", "dynamodb")),
+                fault=lambda w: faults(
+                    WORKER_KINDS, w, services=("sqs", "dynamodb"), model_modes=MODEL_MODES
+                ),
                 max_faults=2,
             ),
             live=False,

@@ -30,6 +30,8 @@ WORKERS = ("research-1", "write-1", "review-1")
 AGENTS = ("supervisor", *WORKERS)
 #: Requests a run may hold; more only make it longer.
 MAX_REQUESTS = 3
+TOPICS = ("heat pumps", "coffee prices", "port congestion")
+BUDGETS = (4000, 300)
 #: Virtual seconds the final drain may take.
 DRAIN_SECONDS = 120.0
 
@@ -47,10 +49,12 @@ class SimulationMachine(RuleBasedStateMachine):
         self.sim: Simulation | None = None
         self.broken = False
 
-    @initialize(seed=st.integers(0, 2**16))
-    def start(self, seed: int) -> None:
+    @initialize(seed=st.integers(0, 2**16), topic=st.sampled_from(TOPICS), budget=st.sampled_from(BUDGETS))
+    def start(self, seed: int, topic: str, budget: int) -> None:
+        """Deploy the system and submit a first request."""
         cfg = SimConfig(seed=seed, workload=[], auditor=False, max_virtual_seconds=DRAIN_SECONDS)
         self.sim = Simulation(self.system.configure(cfg)).start()
+        self.submit(topic, budget)
 
     def _sim(self) -> Simulation:
         assert self.sim is not None

@@ -1,0 +1,65 @@
+"""Run the property suite against each mutant (and the reference system) with
+the same fixed sequence of examples, and print the table of
+tests/mutants/README.md::
+
+    python -m tests.mutants.suite_run
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.sim.case import System
+from harness.suite import run_property
+from tests.mutants.mutants import MUTANTS
+
+#: The suite's properties in the order they run, each with its example budget.
+SUITE: tuple[tuple[str, int], ...] = (("every_request_finishes_safely", 20), ("split_brain_is_safe", 5))
+
+
+@dataclass
+class Row:
+    name: str
+    caught_by: str | None
+    examples: int  # examples of the property that caught it (or all run)
+    examples_total: int  # across the suite, up to the catch
+    seconds: float
+    verdict: str
+
+
+def run(name: str, system: System, report_dir: Path | None = None) -> Row:
+    t0 = time.perf_counter()
+    total = 0
+    for prop, budget in SUITE:
+        o = run_property(prop, system, max_examples=budget, report_dir=report_dir)
+        total += o.examples
+        if o.failure is not None:
+            first = str(o.failure).split("\n")[2:4]
+            return Row(
+                name, prop, o.examples, total, time.perf_counter() - t0, " / ".join(s.strip() for s in first)
+            )
+    return Row(name, None, 0, total, time.perf_counter() - t0, "")
+
+
+def main() -> int:
+    rows = [run(n, System(**spec)) for n, spec in MUTANTS.items()]
+    ref = run("reference system (must pass)", System())
+    print("| mutant | caught by | examples needed | examples run (suite) | seconds |")
+    print("|---|---|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r.name} | {r.caught_by or 'NOT CAUGHT'} | {r.examples} | {r.examples_total} | {r.seconds:.0f} |"
+        )
+    print(
+        f"| {ref.name} | {'FAILED: ' + ref.verdict if ref.caught_by else 'passes'} | - | {ref.examples_total} | {ref.seconds:.0f} |"
+    )
+    for r in rows:
+        print(f"# {r.name}: {r.verdict}", file=sys.stderr)
+    return 0 if all(r.caught_by for r in rows) and ref.caught_by is None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
