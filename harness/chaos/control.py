@@ -14,11 +14,17 @@ anything be left, when the run is cleaned up, whatever ended it (Ctrl-C
 included). A system that cannot start (a refused account, a backend that does
 not come up) interrupts the experiment with a one-line reason before any
 activity runs.
+
+The first Ctrl-C interrupts the experiment; later ones are ignored until the
+rollbacks and the clean stop are done, so that no fault outlives the run
+(``kill -9`` abandons them; the agents then stop on their own).
 """
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from typing import Any
 
 from harness.chaos import system
@@ -26,6 +32,31 @@ from harness.chaos import system
 logger = logging.getLogger("chaostoolkit")
 
 _arguments: dict[str, Any] = {}
+_previous_handler: Any = None
+_interrupted = False
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    global _interrupted
+    if _interrupted:
+        logger.warning("harness: already stopping: the rollbacks and the clean-up are running")
+        return
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
+def _guard_ctrl_c() -> None:
+    global _previous_handler, _interrupted
+    if threading.current_thread() is threading.main_thread() and _previous_handler is None:
+        _interrupted = False
+        _previous_handler = signal.signal(signal.SIGINT, _on_sigint)
+
+
+def _release_ctrl_c() -> None:
+    global _previous_handler
+    if threading.current_thread() is threading.main_thread() and _previous_handler is not None:
+        signal.signal(signal.SIGINT, _previous_handler)
+        _previous_handler = None
 
 
 def configure_control(
@@ -45,6 +76,7 @@ def before_experiment_control(
 ) -> None:
     from chaoslib.exceptions import InterruptExecution
 
+    _guard_ctrl_c()
     args = {**_arguments, **arguments}
     title = str(context.get("title") or "experiment")
     try:
@@ -74,4 +106,7 @@ def after_experiment_control(
 
 
 def cleanup_control() -> None:
-    system.stop()
+    try:
+        system.stop()
+    finally:
+        _release_ctrl_c()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import signal
 import subprocess
 import threading
@@ -317,6 +318,7 @@ class Cluster:
             "admin_url": self.endpoints.admin_url if self.endpoints else None,
             "prefix": self.resources.prefix if self.resources is not None else None,
             "plan_dir": str(self.plan_dir),
+            "controller": os.getpid(),
             "pids": self.pids,
             "paused": [a.name for a in self.agents.values() if a.paused],
             "partitioned": {
@@ -650,9 +652,7 @@ class _Clients:
 def leftovers(state_file: Path) -> list[str]:
     """What a cluster left behind, judged from its state file (``cluster.json``):
     plan files, processes that have not exited (a paused one included), and
-    proxies or a backend port still accepting connections."""
-    import socket
-
+    proxies or a backend port still listening."""
     state = json.loads(state_file.read_text())
     found = [f"plan {p.name}" for p in Path(state["plan_dir"]).glob("*.json")]
     found += [
@@ -665,9 +665,11 @@ def leftovers(state_file: Path) -> list[str]:
     ]
     if state.get("admin_url") and state["backend"] == "embedded":
         ports.append(("backend", urlsplit(state["admin_url"]).port))
+    ours = {state.get("controller"), *state["pids"]}
     for what, port in ports:
-        with socket.socket() as s:
-            s.settimeout(0.5)
-            if s.connect_ex((settings.LOOPBACK, port)) == 0:
-                found.append(f"{what} listening on port {port}")
+        # Only a listener of our own processes counts: once they are gone the
+        # port is free, and another process may well have been given it since.
+        owners = processes.listening_pids(port) & ours
+        if owners:
+            found.append(f"{what} listening on port {port} (pid {', '.join(map(str, sorted(owners)))})")
     return found

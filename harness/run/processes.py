@@ -70,6 +70,40 @@ def alive(pid: int) -> bool:
     return s is not None and s not in ("Z", "X")
 
 
+def listening_pids(port: int) -> set[int]:
+    """Processes holding a TCP socket that listens on ``port`` (Linux ``/proc``;
+    empty where it cannot be read)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if len(f) > 9 and f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f[9])
+    if not inodes:
+        return set()
+    owners: set[int] = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fds = list((proc / "fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                owners.add(int(proc.name))
+                break
+    return owners
+
+
 def stop(procs: list[subprocess.Popen[bytes]], grace: float = 10.0) -> None:
     """SIGTERM every process (continuing any paused one first, so it can act
     on it), wait up to ``grace`` seconds, then kill what is left."""
