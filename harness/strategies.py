@@ -121,10 +121,10 @@ def _trigger(bounded: bool) -> st.SearchStrategy[Trigger]:
             st.builds(lambda k, m: Trigger(every=k, max_count=m), st.integers(2, 4), st.integers(1, 3)),
         )
     return st.one_of(
+        st.just(Trigger()),  # every matching call, for ever
         st.builds(lambda n: Trigger(nth=n), st.integers(1, 8)),
         st.builds(lambda p: Trigger(probability=p), st.sampled_from([0.5, 0.25])),
         st.builds(lambda k: Trigger(every=k), st.integers(2, 4)),
-        st.just(Trigger()),  # every matching call, for ever
     )
 
 

@@ -1,21 +1,26 @@
 """The property suite: what a supervisor-plus-workers system must keep under
 any fault plan and schedule, checked in the deterministic simulator.
 
-Two properties, each a Hypothesis test over :class:`~harness.sim.case.Case`:
+Each property is a Hypothesis test over :class:`~harness.sim.case.Case` (a
+workload, a fault plan, a schedule, a seed, one or two workers per
+capability), with its own family of faults:
 
-- ``every_request_finishes_safely``: one supervisor, one or two workers per
-  capability, faults aimed at the workers (every kind) and at the supervisor
-  (crashes, pauses, skewed clocks, duplicated, reordered and stale
-  deliveries and reads). Every request ends; no effect happens twice, no
-  update is lost, no budget is overrun, reads see the agent's own writes,
-  stages run in order, no agent dies of an exception, nothing is retried for
-  ever.
 - ``split_brain_is_safe``: two supervisor replicas work on the same tasks (a
-  fail-over gone wrong). Progress is not promised; safety is: every check but
-  liveness and retries.
+  fail-over gone wrong) while workers meet faults. Progress is not promised;
+  safety is: no effect twice, no lost update, budgets kept, reads that see
+  the agent's own writes, stages in order, no agent killed by an exception.
+- ``survives_model_faults``: malformed answers and timeouts, now and then or
+  on every call (a poison task), with roomy and tight budgets;
+- ``survives_worker_faults``: throttled, dropped, unacknowledged and delayed
+  calls, partitions, crashes, pauses, duplicated, reordered and stale
+  deliveries and reads, all aimed at workers;
+- ``survives_supervisor_faults``: what the supervisor must live with
+  (``SUPERVISOR_CALL_KINDS``, ``SUPERVISOR_STEP_KINDS``).
 
-A failure shrinks to a minimal case; its message shows the case (fault plan,
-schedule, workload, seed) and the one-line command that replays it.
+The last three check everything: the safety properties above, and that every
+request ends and no message is retried for ever. A failure shrinks to a
+minimal case; its message shows the case (fault plan, schedule, workload,
+seed) and the one-line command that replays it.
 
 Users run the suite against their own implementations through the pytest
 plugin (``--harness-worker capability=pkg.module:Class``) with a test class::
@@ -53,7 +58,10 @@ __all__ = [
     "check_case",
     "property_test",
     "run_property",
+    "model_faults",
+    "supervisor_faults",
     "survivable_faults",
+    "worker_faults",
 ]
 
 #: Budgets a workload draws from: roomy, tight (the write stage is cut short)
@@ -76,26 +84,33 @@ SUPERVISOR_STEP_KINDS: tuple[str, ...] = ("crash", "pause", "clock_skew")
 #: provider bills; no system could keep its budget under it.)
 MODEL_MODES: tuple[str, ...] = ("malformed", "timeout")
 
-#: Kinds aimed at workers (a worker keeps no clock that matters).
-WORKER_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k != "clock_skew")
+#: Kinds aimed at workers besides model faults (a worker keeps no clock that matters).
+WORKER_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k not in ("clock_skew", "model"))
+
+
+def model_faults(workers: tuple[str, ...] = WORKERS) -> st.SearchStrategy[Any]:
+    """Model faults aimed at workers, possibly on every call."""
+    return faults(("model",), workers, bounded=False, model_modes=MODEL_MODES)
+
+
+def worker_faults(workers: tuple[str, ...] = WORKERS) -> st.SearchStrategy[Any]:
+    """Every other kind, aimed at workers' calls (SQS, DynamoDB) and steps."""
+    return faults(WORKER_KINDS, workers, services=("sqs", "dynamodb"))
+
+
+def supervisor_faults(workers: tuple[str, ...] = WORKERS) -> st.SearchStrategy[Any]:
+    """The kinds the supervisor must survive (stale reads drawn more often:
+    they are what a read gets unless it asks for consistency)."""
+    return st.one_of(
+        faults(SUPERVISOR_CALL_KINDS, ("supervisor",)),
+        faults(SUPERVISOR_STEP_KINDS, ("supervisor",), services=()),
+        faults(("stale_read",), ("supervisor",)),
+    )
 
 
 def survivable_faults(workers: tuple[str, ...] = WORKERS) -> st.SearchStrategy[Any]:
-    """Faults a correct system of this shape survives: any kind aimed at a
-    worker's calls (SQS and DynamoDB) or steps; the supervisor kinds above
-    aimed at the supervisor. Two kinds are drawn more
-    often, the commonest in agent systems on AWS: model faults (possibly on
-    every call) and stale reads (what a read gets unless it asks for
-    consistency)."""
-    return st.one_of(
-        faults(WORKER_KINDS, workers, services=("sqs", "dynamodb"), model_modes=MODEL_MODES),
-        faults(("model",), workers, bounded=False, model_modes=MODEL_MODES),
-        st.one_of(
-            faults(SUPERVISOR_CALL_KINDS, ("supervisor",)),
-            faults(SUPERVISOR_STEP_KINDS, ("supervisor",), services=()),
-        ),
-        faults(("stale_read",), ("supervisor",)),
-    )
+    """Any fault of the three families above."""
+    return st.one_of(model_faults(workers), worker_faults(workers), supervisor_faults(workers))
 
 
 def cases(
@@ -145,25 +160,41 @@ PROPERTIES: dict[str, Property] = {
     p.name: p
     for p in (
         Property(
-            "every_request_finishes_safely",
-            "under survivable faults every request ends, exactly once, in order and within budget",
-            lambda system: cases(system),
-        ),
-        Property(
             "split_brain_is_safe",
             "with two supervisor replicas nothing is lost or done twice (progress is not promised)",
             lambda system: cases(
                 system,
                 supervisors=2,
                 max_workers=1,
-                fault=lambda w: faults(
-                    WORKER_KINDS, w, services=("sqs", "dynamodb"), model_modes=MODEL_MODES
-                ),
+                fault=lambda w: st.one_of(worker_faults(w), model_faults(w)),
                 max_faults=2,
             ),
             live=False,
         ),
+        Property(
+            "survives_model_faults",
+            "despite model faults every request ends, exactly once, in order and within budget",
+            lambda system: cases(system, fault=model_faults, max_faults=2),
+        ),
+        Property(
+            "survives_worker_faults",
+            "despite faults on the workers every request ends, exactly once, in order and within budget",
+            lambda system: cases(system, fault=worker_faults),
+        ),
+        Property(
+            "survives_supervisor_faults",
+            "despite faults on the supervisor every request ends, exactly once, in order and within budget",
+            lambda system: cases(system, fault=supervisor_faults),
+        ),
     )
+}
+
+#: Examples per property when the suite runs as pytest tests.
+EXAMPLES: dict[str, int] = {
+    "split_brain_is_safe": 4,
+    "survives_model_faults": 8,
+    "survives_worker_faults": 8,
+    "survives_supervisor_faults": 8,
 }
 
 
@@ -181,7 +212,7 @@ def default_report_dir() -> Path:
 
 
 def check_case(
-    case: Case, prop: Property | str = "every_request_finishes_safely", *, report_dir: Path | None = None
+    case: Case, prop: Property | str = "survives_worker_faults", *, report_dir: Path | None = None
 ) -> SimResult:
     """Run ``case`` and check ``prop``; raises :class:`PropertyFailed` (saving
     the case for replay) when it does not hold."""
@@ -317,20 +348,26 @@ class SystemProperties:
     """The suite as pytest tests (subclass it in a test module). Uses the
     plugin's ``harness_config`` fixture: the system under test comes from
     ``--harness-worker`` (or the ``harness_workers`` ini key), failing cases
-    are saved under ``--harness-report``. ``max_examples`` per property."""
+    are saved under ``--harness-report``. ``max_examples``: per property."""
 
-    max_examples: dict[str, int] = {"every_request_finishes_safely": 12, "split_brain_is_safe": 5}
+    max_examples: dict[str, int] = EXAMPLES
 
     def _run(self, name: str, harness_config: Any) -> None:
         property_test(
             name,
             harness_config.system,
-            max_examples=self.max_examples.get(name, 10),
+            max_examples=self.max_examples.get(name, EXAMPLES[name]),
             report_dir=harness_config.cases_dir,
         )()
 
-    def test_every_request_finishes_safely(self, harness_config: Any) -> None:
-        self._run("every_request_finishes_safely", harness_config)
-
     def test_split_brain_is_safe(self, harness_config: Any) -> None:
         self._run("split_brain_is_safe", harness_config)
+
+    def test_survives_model_faults(self, harness_config: Any) -> None:
+        self._run("survives_model_faults", harness_config)
+
+    def test_survives_worker_faults(self, harness_config: Any) -> None:
+        self._run("survives_worker_faults", harness_config)
+
+    def test_survives_supervisor_faults(self, harness_config: Any) -> None:
+        self._run("survives_supervisor_faults", harness_config)

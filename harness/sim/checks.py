@@ -6,8 +6,9 @@ witnessing operations.
 - ``stages``: a task's next stage starts only once every subtask of the
   previous stage is done (and the task is done only after its review);
 - ``crashes``: no agent died of an exception it did not handle;
-- ``retries``: a message that keeps failing is given up (dead-lettered) after
-  a bounded number of deliveries, not retried forever.
+- ``retries``: every delivery of a subtask message is explained by a send,
+  the queue's redrive policy or an injected duplicate: a message that keeps
+  failing is dead-lettered, not retried for ever.
 
 ``liveness`` needs the final task states and ``retries`` a finished run; the
 other two read the history only, so they can be checked after every step of
@@ -21,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from harness.checkers.verdict import Anomaly, AnomalyLog, Verdict
-from harness.history.model import INFO, OK, Op
+from harness.history.model import INFO, INVOKE, OK, Op
 
 #: History checkers run by default: those a correct system passes under any fault plan.
 DEFAULT_CHECKERS: tuple[str, ...] = ("idempotency", "lost-update", "budget", "session", "ordering")
@@ -31,8 +32,6 @@ RUN_PROPERTIES: tuple[str, ...] = ("liveness", "stages", "crashes", "retries")
 
 #: Deliveries of one message before its queue dead-letters it (the reference's redrive policy).
 MAX_RECEIVES = 3
-#: Injected faults that cannot add deliveries of a message.
-_NO_REDELIVERY = frozenset({"fault.model", "fault.stale_read", "fault.clock_skew"})
 
 STAGE_ORDER: tuple[str, ...] = ("research", "write", "review")
 TERMINAL = frozenset({"done", "failed"})
@@ -194,39 +193,58 @@ def check_crashes(ops: Iterable[Op]) -> Verdict:
 
 
 def check_retries(ops: Iterable[Op], max_receives: int = MAX_RECEIVES) -> Verdict:
-    """Each subtask message reaches workers at most ``max_receives`` times, plus
-    ``max_receives`` for every injected fault that can make a delivery (a
-    duplicate, a crash, a lost acknowledgement...): beyond that it should
-    have been dead-lettered."""
-    seen: dict[str, list[int]] = {}
-    disruptions = 0
+    """Every delivery of a subtask message to a worker is explained: by the
+    supervisor's sends of it (each SQS message is delivered at most
+    ``max_receives`` times before the redrive policy dead-letters it) and by
+    duplicates the fault plan injected. More deliveries mean the message is
+    being retried outside the queue's dead-letter policy: for ever, if it
+    always fails."""
+    delivered: dict[str, list[int]] = {}
+    sends: dict[str, int] = {}
+    dups: dict[str, int] = {}
+    mid_of_sqs: dict[str, str] = {}
+    dup_sqs_ids: list[str] = []
     for op in ops:
-        if op.f.startswith("fault.") and op.type == INFO and op.f not in _NO_REDELIVERY:
-            disruptions += 1
+        v = op.value if isinstance(op.value, dict) else {}
+        if op.f == "sqs.SendMessage" and op.type != INVOKE and str(op.process).startswith("supervisor"):
+            mid = v.get("message_id")
+            if isinstance(mid, str) and op.type in (OK, INFO):
+                sends[mid] = sends.get(mid, 0) + 1
+        elif op.f == "fault.duplicate_delivery" and op.type == INFO:
+            if isinstance(v.get("message_id"), str):
+                dups[v["message_id"]] = dups.get(v["message_id"], 0) + 1
+            elif isinstance(v.get("sqs_id"), str):
+                dup_sqs_ids.append(v["sqs_id"])
         elif op.f == "sqs.ReceiveMessage" and op.type == OK and not str(op.key).endswith("-dlq"):
-            v = op.value if isinstance(op.value, dict) else {}
             for m in v.get("messages") or []:
                 mid = m.get("message_id") if isinstance(m, dict) else None
                 if isinstance(mid, str) and mid.startswith("subtask:"):
-                    seen.setdefault(mid, []).append(op.index)
-    bound = max_receives * (1 + disruptions)
+                    delivered.setdefault(mid, []).append(op.index)
+                    if isinstance(m.get("sqs_id"), str):
+                        mid_of_sqs[m["sqs_id"]] = mid
+    for sqs_id in dup_sqs_ids:
+        mid = mid_of_sqs.get(sqs_id)
+        if mid is not None:
+            dups[mid] = dups.get(mid, 0) + 1
     log = AnomalyLog()
-    for mid, idx in seen.items():
+    for mid, idx in delivered.items():
+        bound = max_receives * max(1, sends.get(mid, 0)) + dups.get(mid, 0)
         if len(idx) > bound:
             log.add(
                 Anomaly(
                     kind="retried_without_end",
                     ops=(idx[0], idx[-1]),
                     message=(
-                        f"{mid} was delivered {len(idx)} times; a message that keeps failing should be "
-                        f"dead-lettered after {max_receives} deliveries ({bound} with the {disruptions} "
-                        "faults injected)"
+                        f"{mid} was delivered {len(idx)} times, more than the {bound} its sends "
+                        f"({sends.get(mid, 0)}), the redrive policy ({max_receives} deliveries each) and "
+                        f"injected duplicates ({dups.get(mid, 0)}) explain: it is retried outside the "
+                        "dead-letter policy"
                     ),
                     key=mid,
                     details={"deliveries": len(idx), "bound": bound},
                 )
             )
-    return log.verdict("retries", {"messages": len(seen), "bound": bound})
+    return log.verdict("retries", {"messages": len(delivered)})
 
 
 def summary(verdicts: Iterable[Verdict]) -> dict[str, Any]:

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.sim.case import System
-from harness.suite import run_property
+from harness.suite import EXAMPLES, PROPERTIES, run_property
 from tests.mutants.mutants import MUTANTS
 
 #: The suite's properties in the order they run, each with its example budget.
-SUITE: tuple[tuple[str, int], ...] = (("every_request_finishes_safely", 20), ("split_brain_is_safe", 5))
+SUITE: tuple[tuple[str, int], ...] = tuple((name, EXAMPLES[name]) for name in PROPERTIES)
 
 
 @dataclass

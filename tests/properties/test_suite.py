@@ -10,4 +10,5 @@ from harness.suite import SystemProperties
 
 @pytest.mark.slow
 class TestSystemUnderTest(SystemProperties):
-    """every_request_finishes_safely (12 examples) and split_brain_is_safe (5)."""
+    """split_brain_is_safe, survives_model_faults, survives_worker_faults,
+    survives_supervisor_faults (see harness.suite.EXAMPLES for how many examples)."""
