@@ -1,8 +1,8 @@
 """Sessions and clients for the simulator's agents, made once per process.
 
-Making a boto3 session and its clients costs more than simulating a whole
-request (~30 ms each, a dozen per run), and property tests run the simulator
-hundreds of times. The simulator runs on in-process moto, where every client
+Making a boto3 session and its clients costs about as much as simulating a
+whole request (~30 ms each, a dozen per run), and property tests run the
+simulator hundreds of times. The simulator runs on in-process moto, where every client
 reaches the current backend, so an agent's clients can outlive one run: each
 run rebinds the agent's instrumentation to that run's recorder and
 interceptors, and resets what it remembers (receipt handles).
@@ -123,7 +123,13 @@ class _PlainClients:
 
 
 def _endpoint_key(ep: Endpoints) -> str:
-    return ep.to_json()
+    """The endpoints, and which moto answers: a client reaches in-process moto
+    through the stubber registered when the client was made, so if moto has
+    been imported afresh (a test runner that restores ``sys.modules``), the
+    clients made before would talk past it."""
+    import moto.core.models
+
+    return f"{ep.to_json()}|{id(moto.core.models.botocore_stubber)}"
 
 
 #: The process-wide pool the simulator uses.

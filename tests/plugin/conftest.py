@@ -1,5 +1,8 @@
 """The plugin is tested black-box: pytester writes a test project, runs
-pytest on it, and the tests read its outcomes and output."""
+pytest on it, and the tests read its outcomes and output. Runs that start
+moto (the simulator, the backend) run in a subprocess: an in-process run
+restores ``sys.modules`` afterwards, and a second copy of moto would then
+meet clients made for the first."""
 
 from __future__ import annotations
 

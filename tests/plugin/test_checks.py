@@ -151,7 +151,7 @@ def test_harness_session_records_calls_and_injects_the_plan(pytester: pytest.Pyt
             assert {op.meta.get("agent") for op in history.ops if op.process != "nemesis"} == {"producer"}
         """
     )
-    pytester.runpytest().assert_outcomes(passed=1)
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
 
 
 @pytest.mark.slow
@@ -166,7 +166,7 @@ def test_reference_system_runs_and_is_checked(pytester: pytest.Pytester) -> None
         """
     )
     report = pytester.path / "report"
-    r = pytester.runpytest("--harness-report", str(report))
+    r = pytester.runpytest_subprocess("--harness-report", str(report))
     r.assert_outcomes(passed=1)
     verdicts = json.loads(next(Path(report).glob("*/history.verdicts.json")).read_text())
     assert {v["checker"] for v in verdicts} >= {"idempotency", "lost-update", "budget", "stages", "crashes"}

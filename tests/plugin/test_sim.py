@@ -47,7 +47,7 @@ def test_research_survives_a_model_timeout(sim):
 def test_the_reference_system_passes_in_the_simulator(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_sim=SIM_TEST)
     report = pytester.path / "report"
-    r = pytester.runpytest("--harness-seed", "3", "--harness-report", str(report))
+    r = pytester.runpytest_subprocess("--harness-seed", "3", "--harness-report", str(report))
     r.assert_outcomes(passed=1)
     (run,) = list(report.glob("test_sim.py_*"))
     assert {p.name for p in run.iterdir()} >= {"sim-0.jsonl", "sim-0.verdicts.json", "sim-0.case.json"}
@@ -56,7 +56,7 @@ def test_the_reference_system_passes_in_the_simulator(pytester: pytest.Pytester)
 def test_a_users_worker_fails_readably_and_the_failure_replays(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(my_workers=MY_WORKERS, test_sim=SIM_TEST)
     report = pytester.path / "report"
-    r = pytester.runpytest(
+    r = pytester.runpytest_subprocess(
         "--harness-seed",
         "3",
         "--harness-worker",

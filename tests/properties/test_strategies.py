@@ -86,9 +86,9 @@ def test_workloads_and_schedules(workload: list, schedule: list[int]) -> None:
 def test_everything_shrinks_to_the_simple_case() -> None:
     from hypothesis import find
 
-    quick = settings(max_examples=5, database=None)
+    quick = settings(max_examples=10, database=None)
     plan = find(fault_plans(min_faults=1), lambda p: True, settings=quick)
-    assert len(plan.faults) == 1 and plan.seed == 0
+    assert len(plan.faults) == 1
     assert find(schedules(), lambda s: True, settings=quick) == []
     (req,) = find(workloads(), lambda w: True, settings=quick)
     assert req.token_budget == 4000
