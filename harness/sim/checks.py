@@ -160,8 +160,7 @@ def _check_stage(
             Anomaly(
                 kind="stage_before_previous_done",
                 ops=(made, at),
-                message=f"{what} (op {at}) before {sub} was done"
-                + (f" (it was done only at op {d})" if d is not None else " (it never was)"),
+                message=f"{what} (op {at}) before {sub} (created at op {made}) was done",
                 key=task,
                 details={"stage": stage, "pending": sub},
             )
