@@ -96,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--timeout", type=float, default=600.0)
     s.add_argument("--intake", default=None, metavar="QUEUE_URL", help="serve requests from this queue")
     s.add_argument(
+        "--sweep-interval",
+        type=float,
+        default=None,
+        help="seconds between looks at every open task when idle (default: the supervisor's)",
+    )
+    s.add_argument(
         "--reads",
         choices=("consistent", "eventual"),
         default="consistent",
@@ -242,7 +248,8 @@ class _Intake:
 
 
 def _make_supervisor(args: argparse.Namespace, agents: _Agents, res: Resources, model: Any) -> Supervisor:
-    sup = Supervisor(agents.session(args.agent), res, model, agent=args.agent, wait_seconds=1)
+    kw = {} if args.sweep_interval is None else {"sweep_interval": args.sweep_interval}
+    sup = Supervisor(agents.session(args.agent), res, model, agent=args.agent, wait_seconds=1, **kw)
     if args.reads == "eventual":
         # Every read goes to the table, eventually consistent: the cheapest
         # configuration, and the one where a stale read can do harm.

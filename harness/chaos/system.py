@@ -39,6 +39,7 @@ SYSTEM_ARGUMENTS: dict[str, str] = {
     "seed": "seed of the workload, the model and the plans (default 1)",
     "restart_after": "seconds before a dead agent is started again (default 1)",
     "supervisor_reads": "consistent (default) or eventual reads of the task table",
+    "sweep_interval": "seconds between the idle supervisor's looks at every open task (default 3)",
     "warmup_requests": "requests completed before the steady state is first checked (default 2)",
     "warmup_timeout": "seconds the warm-up may take (default 30)",
 }
@@ -78,6 +79,7 @@ def cluster_config(
         visibility_timeout=int(arguments.get("visibility_timeout", 2)),
         seed=int(arguments.get("seed", 1)),
         restart_after=float(arguments.get("restart_after", 1.0)),
+        sweep_interval=float(arguments.get("sweep_interval", 3.0)),
         supervisor_reads=_config_value(configuration, "harness_supervisor_reads")
         or str(arguments.get("supervisor_reads", "consistent")),
     )

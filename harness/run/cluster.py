@@ -71,6 +71,8 @@ class ClusterConfig:
     #: ``CAP=pkg.module:Class`` worker (or WorkerLoop) overrides for every worker process.
     worker_impls: tuple[str, ...] = ()
     supervisor_reads: str = "consistent"
+    #: Seconds between the idle supervisor's looks at every open task (anti-entropy).
+    sweep_interval: float = 3.0
     #: Seconds before an agent that died (crash fault, kill) is started again.
     restart_after: float = 1.0
     allowed_accounts: tuple[str, ...] = ()
@@ -190,7 +192,16 @@ class Cluster:
         self._client = session(ep, "client", client_rec).client("sqs")
         self._admin = plain_session(ep)
         self._add_agent(
-            "supervisor", ["supervisor", "--intake", self.intake_url, "--reads", cfg.supervisor_reads]
+            "supervisor",
+            [
+                "supervisor",
+                "--intake",
+                self.intake_url,
+                "--reads",
+                cfg.supervisor_reads,
+                "--sweep-interval",
+                str(cfg.sweep_interval),
+            ],
         )
         for i, caps in enumerate(assign_capabilities(cfg.workers), 1):
             extra = ["worker", "--capabilities", ",".join(caps)]

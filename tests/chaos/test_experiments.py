@@ -24,32 +24,12 @@ MIN_FAULTS = {
     "supervisor-send-throttled": 1,
 }
 
-#: A bug in reference_system/supervisor.py these experiments find: a subtask
-#: send that fails after its task moved on (to dispatched, or to the next stage)
-#: is never retried, so the task is stranded. `_dispatch_task` returns for a task
-#: no longer pending, and a repeated result only calls `_advance`, which waits
-#: for the unsent subtask; sending what is still pending (`_resume`) in both
-#: places fixes it. Deterministic in supervisor-send-throttled (strict: the
-#: test fails once the bug is fixed, to have the marker removed), occasional in
-#: throttling-storm (a throttle must land in that window).
-SUPERVISOR_SEND_BUG = (
-    "reference supervisor: a subtask send that fails after the task moved on is never retried"
-)
-KNOWN_FAILURES = {
-    "supervisor-send-throttled": pytest.mark.xfail(strict=True, reason=SUPERVISOR_SEND_BUG),
-    "throttling-storm": pytest.mark.xfail(strict=False, reason=SUPERVISOR_SEND_BUG),
-}
-
-
-def _cases() -> list[object]:
-    return [pytest.param(p, id=p.stem, marks=KNOWN_FAILURES.get(p.stem, ())) for p in experiment_files()]
-
 
 def test_the_six_experiments_are_there() -> None:
     assert {p.stem for p in experiment_files()} >= set(MIN_FAULTS)
 
 
-@pytest.mark.parametrize("experiment", _cases())
+@pytest.mark.parametrize("experiment", experiment_files(), ids=lambda p: p.stem)
 def test_reference_system_passes(experiment: Path, run_chaos: Callable[..., ChaosRun]) -> None:
     run = run_chaos(experiment)
     j = run.journal
