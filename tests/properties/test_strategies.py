@@ -87,8 +87,7 @@ def test_everything_shrinks_to_the_simple_case() -> None:
     from hypothesis import find
 
     quick = settings(max_examples=10, database=None)
-    plan = find(fault_plans(min_faults=1), lambda p: True, settings=quick)
-    assert len(plan.faults) == 1
+    assert find(fault_plans(), lambda p: True, settings=quick).faults == []
     assert find(schedules(), lambda s: True, settings=quick) == []
     (req,) = find(workloads(), lambda w: True, settings=quick)
     assert req.token_budget == 4000
