@@ -77,6 +77,8 @@ class Simulation:
         self._workload: list[Any] = []
         self._restart_after: dict[str, float | None] = {}
         self._ended_tasks: set[str] = set()
+        self._moves = 0  # state transitions so far
+        self._moves_at_sweep = -1
         self.rec.add_listener(self._watch)
 
     # -- life cycle ------------------------------------------------------------
@@ -208,10 +210,23 @@ class Simulation:
         return bool(self.submitted) and self._ended_tasks.issuperset(self.submitted)
 
     def _watch(self, op: Op) -> None:
-        if op.f != "state.transition" or op.type != "ok" or "/" in str(op.key):
+        if op.f != "state.transition" or op.type != "ok":
+            return
+        self._moves += 1
+        if "/" in str(op.key):
             return
         if isinstance(op.value, dict) and op.value.get("to") in ("done", "failed"):
             self._ended_tasks.add(str(op.key))
+
+    def _next_sweep(self) -> float | None:
+        """When the next supervisor with open tasks sweeps them (virtual seconds), if one does."""
+        times = []
+        for s in self.slots[: self.cfg.supervisors]:
+            a = s.agent
+            interval, last = getattr(a, "sweep_interval", None), getattr(a, "_last_sweep", None)
+            if s.alive and getattr(a, "open_tasks", None) and interval is not None and last is not None:
+                times.append(float(last) + float(interval) - self.injector.clock_skew(s.name) + 1e-6)
+        return min(times) if times else None
 
     @property
     def pending_requests(self) -> list[Any]:
@@ -335,6 +350,15 @@ class Simulation:
             elif not any(s.alive or s.restart_at is not None for s in self.slots):
                 self.stopped = "all dead"
             elif self.cfg.stop_when_quiet and self._quiet():
+                wake = self._next_sweep()
+                if wake is not None and wake < limit_t and self._moves != self._moves_at_sweep:
+                    # A supervisor looks at its open tasks again now and then:
+                    # skip to that moment, as long as the last one moved something.
+                    self._moves_at_sweep = self._moves
+                    self.clock.advance_to(wake)
+                    for sup in self.slots[: self.cfg.supervisors]:
+                        sup.idle, sup.ready_at = False, self.clock.now()
+                    continue
                 self.stopped = "quiet"
             else:
                 self.step()
@@ -472,10 +496,14 @@ class Simulation:
             self.clock.advance_to(min(wake))
 
     def _quiet(self) -> bool:
-        """Nothing can happen any more: every agent alive and idle at its
-        longest back-off, nobody waiting to restart, no message anywhere."""
+        """Nothing can happen any more but a supervisor's periodic sweep: every
+        agent alive and idle at its longest back-off, nobody waiting to
+        restart, no message anywhere."""
         for s in self.slots:
             if not s.alive or self._mid(s) or not s.idle or s.backoff < MAX_BACKOFF:
+                return False
+            # work a supervisor has queued in memory (tasks to dispatch or resume)
+            if any(getattr(s.agent, q, None) for q in ("_to_dispatch", "_to_resume")):
                 return False
         if any(getattr(self.injector, "_held", {}).values()):  # a message held back to reorder
             return False

@@ -120,7 +120,8 @@ def test_a_stuck_run_ends_as_soon_as_nothing_can_happen() -> None:
     r = simulate(cfg)
     assert r.stopped == "quiet"
     assert r.task_states == {"r0": "running"}
-    assert r.virtual_seconds < 30
+    # quiet within seconds, then one supervisor sweep (every 30 s) that moves nothing
+    assert 30 < r.virtual_seconds < 40
 
 
 def test_an_agents_unhandled_exception_is_recorded_and_it_restarts() -> None:
