@@ -86,12 +86,13 @@ class Supervisor:
                 },
             )
             if created:
+                # Track it before anything else can fail: a failed status
+                # publish must not lose a task that already exists.
+                self._correlation[task_id] = cid
+                self._to_dispatch.append(task_id)
+                self.open_tasks.add(task_id)
                 self.effects.note("budget.allocate", task_id, {"budget": request.token_budget})
                 self._status(task_id, task_id, None, "pending")
-        if created:
-            self._correlation[task_id] = cid
-            self._to_dispatch.append(task_id)
-            self.open_tasks.add(task_id)
         return task_id
 
     def recover(self) -> int:
