@@ -319,6 +319,12 @@ class Supervisor:
 
     def _advance(self, task: dict[str, Any]) -> None:
         subs = [self.store.get(pk) for pk in task["subtasks"]]
+        lost = [s for s in subs if s is not None and s["state"] in ("failed", "dead_lettered")]
+        if lost:
+            # An earlier step failed the subtask and stopped before failing
+            # its task (a crash, a throttled write): finish that step now.
+            self._fail_task(task["pk"], f"subtask {lost[0]['pk']} {lost[0]['state']}")
+            return
         if not subs or any(s is None or s["state"] != "done" for s in subs):
             return
         stage = task["stage"]

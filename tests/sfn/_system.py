@@ -8,8 +8,10 @@ from harness.backends import Endpoints
 from harness.history.recorder import Recorder
 from tests.conftest import System
 
-#: Short enough for tests: a crashed worker is found out in two seconds.
-TEST_TIMEOUTS = {"task": 20, "heartbeat": 2, "attempts": 2, "interval": 1, "backoff": 1.0}
+#: Short enough for tests: a crashed worker is found out in five seconds
+#: (long enough for one research worker to reach its third subtask on a
+#: loaded machine: the heartbeat clock starts when the subtask is sent).
+TEST_TIMEOUTS = {"task": 20, "heartbeat": 5, "attempts": 2, "interval": 1, "backoff": 1.0}
 
 
 class WorkerCrashed(BaseException):

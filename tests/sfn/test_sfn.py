@@ -104,8 +104,11 @@ def test_a_crashed_worker_times_out_and_the_retry_completes_with_one_effect(
     assert items(system)["k1"]["state"] == "done"
     assert system.workers[1].crashes == 1
     events = execution_events(system, "k1")
-    assert events.count("TaskTimedOut") == 1  # the heartbeat timeout found the crash
-    assert events.count("TaskSubmitted") == events.count("TaskSucceeded") + 1  # the retry
+    # The heartbeat timeout found the crash. (On a loaded machine another
+    # subtask may time out too: every timeout is followed by one retry.)
+    timeouts = events.count("TaskTimedOut")
+    assert timeouts >= 1
+    assert events.count("TaskSubmitted") == events.count("TaskSucceeded") + timeouts
     writes = [o for o in recorder.ops if o.f == "model.complete" and o.type == "ok" and "/write/" in o.key]
     assert len(writes) == 2  # the subtask really ran twice ...
     assert len(system.effects("publish")) == 1  # ... and published once
@@ -163,7 +166,7 @@ def test_retries_exhausted_by_crashes_fail_the_task(endpoints: Any, recorder: Re
     system.run(timeout=60)
     found = items(system)
     assert found["x1"]["state"] == "failed" and "States" in found["x1"]["reason"]
-    assert execution_events(system, "x1").count("TaskTimedOut") == 2
+    assert execution_events(system, "x1").count("TaskTimedOut") >= 2  # the attempt and its retry
     assert len(system.effects("publish")) == 1
 
 
