@@ -14,6 +14,7 @@ from benchmarks.e2e import TARGET_RATIO, bench_e2e
 from benchmarks.profiling import bench_profile
 from benchmarks.report import load_average, print_profile, table, write_json
 from benchmarks.result import BenchResult
+from benchmarks.sim import TARGET_SPEEDUP, bench_sim
 
 Bench = Callable[[argparse.Namespace], BenchResult]
 
@@ -27,6 +28,10 @@ BENCHMARKS: dict[str, tuple[Bench, str]] = {
         lambda a: bench_e2e("server", requests=a.requests, repeat=a.repeat, seed=a.seed),
         "throughput and recording overhead, embedded server backend (HTTP on loopback)",
     ),
+    "sim": (
+        lambda a: bench_sim(requests=a.sim_requests, repeat=a.repeat, seed=a.seed),
+        "deterministic simulator: virtual s per real s and runs/s, default scenario; live run as baseline",
+    ),
     "calls": (
         lambda a: bench_calls(calls=a.calls, repeat=a.repeat),
         "per-call cost of recording: GetItem / SendMessage, instrumented vs plain",
@@ -36,7 +41,7 @@ BENCHMARKS: dict[str, tuple[Bench, str]] = {
         "where the instrumentation spends its time (cProfile; only with --profile or --only)",
     ),
 }
-DEFAULT = ("inprocess", "server", "calls")
+DEFAULT = ("inprocess", "server", "sim", "calls")
 
 
 def _positive(text: str) -> int:
@@ -56,6 +61,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=_positive, default=5, help="repetitions of each variant, alternated (5)")
     p.add_argument(
         "--calls", type=_positive, default=100, help="calls per block in the per-call benchmark (100)"
+    )
+    p.add_argument(
+        "--sim-requests", type=_positive, default=10, help="requests in the simulator's scenario (10)"
     )
     p.add_argument("--seed", type=int, default=1, help="workload seed (1)")
     p.add_argument(
@@ -105,6 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in results:
         if "overhead_ratio" in r.data:
             print(overhead_line(r))
+        if "speedup" in r.data:
+            verdict = "meets" if r.data["speedup"] >= TARGET_SPEEDUP else "BELOW"
+            print(
+                f"simulator: {r.data['speedup']:.1f}x virtual/real on the default scenario "
+                f"({r.data['virtual_seconds']:.1f} virtual s); {verdict} the {TARGET_SPEEDUP:.0f}x target"
+            )
     load = load_average()
     if load and load[0] > (os.cpu_count() or 1):
         print(

@@ -68,15 +68,21 @@ __all__ = [
 #: and very tight (stages fail for want of tokens).
 BUDGETS: tuple[int, ...] = (4000, 300, 200)
 
-#: Fault kinds aimed at the supervisor's calls, and at its steps. The
-#: reference supervisor strands a task when it is interrupted half-way through
-#: a step that changes several things: a throttled, dropped or unacknowledged
-#: call, or a crash, between storing a request and publishing its status, or
-#: between failing a subtask and failing its task; its periodic sweep of open
-#: tasks mends neither (tests/properties/test_known_bugs.py). Such faults are
-#: left out until that is fixed: its calls only see benign kinds, and it
-#: crashes between two steps only.
-SUPERVISOR_CALL_KINDS: tuple[str, ...] = ("duplicate_delivery", "reorder", "stale_read", "delay")
+#: Fault kinds aimed at the supervisor's calls, and at its steps: every kind
+#: a call can meet, and crashes in the middle of a step as well as between
+#: steps. (A step interrupted half-way, between storing a request and
+#: publishing its status, or between failing a subtask and failing its task,
+#: once stranded the task: tests/properties/test_known_bugs.py.)
+SUPERVISOR_CALL_KINDS: tuple[str, ...] = (
+    "drop_request",
+    "lose_ack",
+    "duplicate_delivery",
+    "reorder",
+    "delay",
+    "throttle",
+    "stale_read",
+    "partition",
+)
 SUPERVISOR_STEP_KINDS: tuple[str, ...] = ("crash", "pause", "clock_skew")
 
 #: Model faults drawn: a malformed answer, a timeout. (The fault model's
@@ -103,7 +109,7 @@ def supervisor_faults(workers: tuple[str, ...] = WORKERS) -> st.SearchStrategy[A
     they are what a read gets unless it asks for consistency)."""
     return st.one_of(
         faults(SUPERVISOR_CALL_KINDS, ("supervisor",)),
-        faults(SUPERVISOR_STEP_KINDS, ("supervisor",), services=()),
+        faults(SUPERVISOR_STEP_KINDS, ("supervisor",)),
         faults(("stale_read",), ("supervisor",)),
     )
 

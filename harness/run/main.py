@@ -109,9 +109,9 @@ def _check_and_report(result: RunResult) -> None:
 
 
 def _run_sim(cfg: RunConfig, out: Path) -> RunResult:
-    from harness.sim import SimConfig, simulate
+    from harness.sim import default_scenario, simulate
 
-    r = simulate(SimConfig(seed=cfg.seed, requests=cfg.requests, plan=cfg.plan, visibility_timeout=30))
+    r = simulate(default_scenario(cfg.seed, cfg.requests, cfg.plan))
     history = r.write(out / "history.jsonl")
     return _result(
         out,

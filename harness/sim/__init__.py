@@ -7,8 +7,17 @@ same run one step at a time; a ``Case`` is a run saved for replay
 
 from harness.sim.case import Case, System
 from harness.sim.clock import VirtualClock
-from harness.sim.config import SimConfig, SimResult
+from harness.sim.config import SimConfig, SimResult, default_scenario
 from harness.sim.simulation import Simulation
 from harness.sim.simulator import simulate
 
-__all__ = ["Case", "SimConfig", "SimResult", "Simulation", "System", "VirtualClock", "simulate"]
+__all__ = [
+    "Case",
+    "SimConfig",
+    "SimResult",
+    "Simulation",
+    "System",
+    "VirtualClock",
+    "default_scenario",
+    "simulate",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from harness.faults.plan import FaultPlan
 from harness.history.jsonl import write_history
@@ -44,6 +44,22 @@ class SimConfig:
     #: Stop early once nothing can happen any more (every agent idle, every
     #: queue empty, nobody waiting to restart): a stuck run ends in seconds.
     stop_when_quiet: bool = True
+
+
+def default_scenario(
+    seed: int = 1, requests: int = 10, plan: FaultPlan | Literal["default"] | None = "default"
+) -> SimConfig:
+    """What ``harness run --sim`` simulates: ``requests`` generated requests
+    under ``plan`` (``"default"``: the built-in default plan; None: no faults),
+    with the same 30 s visibility timeout as live runs."""
+    from harness.faults.defaults import default_plan
+
+    return SimConfig(
+        seed=seed,
+        requests=requests,
+        plan=default_plan(seed) if plan == "default" else plan,  # type: ignore[arg-type]
+        visibility_timeout=30,
+    )
 
 
 @dataclass

@@ -111,7 +111,7 @@ class Simulation:
         self._stack.callback(self._close_runners)  # before the backend goes away
         for s in self.slots:
             s.runner = self._runners[s.name]
-            s.agent = self._make(s)
+            self._start_slot(s)
         self._workload = (
             list(cfg.workload)
             if cfg.workload is not None
@@ -468,8 +468,6 @@ class Simulation:
         slot.restart_at = None if delay is None else self.clock.now() + delay
 
     def _restart_due(self, force: bool = False) -> None:
-        from reference_system.runner import TRANSIENT
-
         for s in self.slots:
             if s.alive or s.restart_at is None:
                 continue
@@ -477,16 +475,23 @@ class Simulation:
                 self.clock.advance_to(s.restart_at)
             if s.restart_at > self.clock.now():
                 continue
-            try:
-                s.agent = self._make(s)
-            except AgentCrash:
-                self._crashed(s)
-                continue
-            except TRANSIENT:  # could not even start (recovery throttled): try again soon
-                s.restart_at = self.clock.now() + MAX_BACKOFF
-                continue
-            s.alive, s.restart_at, s.idle = True, None, False
-            s.ready_at, s.backoff = self.clock.now(), MIN_BACKOFF
+            self._start_slot(s)
+
+    def _start_slot(self, s: _Slot) -> None:
+        """Start (or restart) ``s``'s agent. One that cannot even start (its
+        recovery scan throttled, partitioned) is down and tries again soon."""
+        from reference_system.runner import TRANSIENT
+
+        try:
+            s.agent = self._make(s)
+        except AgentCrash:
+            self._crashed(s)
+            return
+        except TRANSIENT:
+            s.alive, s.idle, s.restart_at = False, False, self.clock.now() + MAX_BACKOFF
+            return
+        s.alive, s.restart_at, s.idle = True, None, False
+        s.ready_at, s.backoff = self.clock.now(), MIN_BACKOFF
 
     def _sleep_until_wake(self) -> None:
         wake = [s.ready_at for s in self.slots if s.alive] + [
