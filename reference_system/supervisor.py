@@ -41,6 +41,7 @@ class Supervisor:
         breaker_cooldown: float = 10.0,
         wait_seconds: int = 0,
         sweep_interval: float = 30.0,
+        dead_letter_interval: float = 2.0,
     ) -> None:
         from harness.history.recorder import Recorder
 
@@ -60,6 +61,10 @@ class Supervisor:
         self._clock = clock
         self.sweep_interval = sweep_interval
         self._last_sweep = clock()
+        # Dead letters are rare: the dead-letter queues are polled every
+        # ``dead_letter_interval`` seconds, not on every turn of the loop.
+        self.dead_letter_interval = dead_letter_interval
+        self._next_dead_letters = clock()
         self._to_dispatch: deque[str] = deque()
         self._to_resume: deque[str] = deque()
         self.open_tasks: set[str] = set()
@@ -127,7 +132,7 @@ class Supervisor:
             self._drain_progress()
             or self._drain_results()
             or self._dispatch_next()
-            or (bool(self.open_tasks) and self._drain_dead_letters())
+            or (bool(self.open_tasks) and self._dead_letters_due() and self._drain_dead_letters())
             or self._sweep()
         )
 
@@ -141,6 +146,13 @@ class Supervisor:
         self._last_sweep = now
         self._to_resume.extend(sorted(t for t in self.open_tasks if t not in self._to_resume))
         return False
+
+    def _dead_letters_due(self) -> bool:
+        now = self._clock()
+        if now < self._next_dead_letters:
+            return False
+        self._next_dead_letters = now + self.dead_letter_interval
+        return True
 
     def _drain_progress(self) -> bool:
         msgs = bus.receive(self.sqs, self.res.queue("progress"), 10, 0)
@@ -197,6 +209,8 @@ class Supervisor:
                         ):
                             self._fail_task(task_id, f"subtask {sub_id} was dead-lettered")
                     bus.delete(self.sqs, q, raw)
+        if did:  # there may be more
+            self._next_dead_letters = self._clock()
         return did
 
     def _dispatch_next(self) -> bool:

@@ -31,10 +31,14 @@ from harness.sim.latency import AwsLatency, SlowModel
 from harness.sim.nemesis import Nemesis, resend_params
 from harness.sim.pool import POOL
 from harness.sim.threads import Runner, Yielder
+from harness.sim.wakeups import Parked, Wakeups, sqs_subscriptions
 
-#: Idle agents back off from MIN to MAX seconds (doubling) before polling again;
-#: real pollers long-poll instead, which the simulator does not model.
+#: Agents that met an error back off from MIN to MAX seconds (doubling)
+#: before trying again. Idle ones back off up to MAX_IDLE, and are woken
+#: sooner when a queue they poll changes (a long poll: see
+#: :mod:`harness.sim.wakeups`).
 MIN_BACKOFF, MAX_BACKOFF = 0.2, 1.6
+MAX_IDLE = 6.4
 
 #: Queues the driver may duplicate a message on (standard queues; FIFO ones deduplicate).
 DUPLICABLE = ("research", "write", "review", "results", "audit")
@@ -51,6 +55,8 @@ class _Slot:
     restart_at: float | None = None
     steps: int = 0
     idle: bool = False
+    #: Set when its last step found nothing to do (see :mod:`harness.sim.wakeups`).
+    parked: Parked | None = None
     runner: Runner | None = None
 
 
@@ -102,6 +108,7 @@ class Simulation:
         self.injector = FaultInjector(self.plan, self.rec, clock=self.clock.now, sleep=self.clock.advance)
         self.plain = POOL.plain(self.ep)
         self.res = deploy(self.plain, cfg.prefix, visibility_timeout=cfg.visibility_timeout)
+        self.wakeups = Wakeups(sqs_subscriptions(self.plain))
         from reference_system import ScriptedModel
 
         self._model = ScriptedModel(seed=cfg.seed)
@@ -132,7 +139,9 @@ class Simulation:
     def session(self, name: str) -> Any:
         """``name``'s instrumented session: simulated latency, the plan's faults, the nemesis."""
         latency = AwsLatency(self.clock, random.Random(f"{self.cfg.seed}:{name}"))
-        return POOL.session(self.ep, name, self.rec, [self._yielder, latency, self.injector, self.nemesis])
+        return POOL.session(
+            self.ep, name, self.rec, [self._yielder, self.wakeups, latency, self.injector, self.nemesis]
+        )
 
     def _model_for(self, name: str) -> Any:
         return SlowModel(FaultyModel(self._model, self.injector, name), self.clock)
@@ -277,7 +286,7 @@ class Simulation:
         the agent that went on, or None."""
         now = self.clock.now()
         self._restart_due()
-        ready = [s for s in self.slots if s.alive and (self._mid(s) or s.ready_at <= now)]
+        ready = [s for s in self.slots if s.alive and (self._mid(s) or s.ready_at <= now or self._woken(s))]
         if not ready:
             self._sleep_until_wake()
             return None
@@ -307,6 +316,7 @@ class Simulation:
         if msg is None:
             return False
         self.plain.client("sqs").send_message(**resend_params(url, msg))
+        self.wakeups.changed_anywhere()
         mid = (msg["MessageAttributes"].get("message_id") or {}).get("StringValue")
         self.nemesis.record("duplicate_delivery", queue, message_id=mid)
         return True
@@ -418,6 +428,8 @@ class Simulation:
                 slot.ready_at = self.clock.now() + pause
                 return
             agent = slot.agent
+            slot.parked = None
+            self.wakeups.begin_step(slot.name)
             ended = slot.runner.start(lambda: step_safely(agent))
         if ended:
             self._ended(slot)
@@ -455,7 +467,9 @@ class Simulation:
             slot.ready_at = self.clock.now()
         else:
             slot.ready_at = self.clock.now() + slot.backoff
-            slot.backoff = min(slot.backoff * 2, MAX_BACKOFF)
+            slot.backoff = min(slot.backoff * 2, MAX_IDLE if did is False else MAX_BACKOFF)
+            if did is False:
+                slot.parked = self.wakeups.park(slot.name)
         return bool(did) if did is not None else None
 
     def _crashed(self, slot: _Slot) -> None:
@@ -493,6 +507,13 @@ class Simulation:
         s.alive, s.restart_at, s.idle = True, None, False
         s.ready_at, s.backoff = self.clock.now(), MIN_BACKOFF
 
+    def _woken(self, s: _Slot) -> bool:
+        """An idle agent whose polled queues changed since it found them empty."""
+        if s.parked is None:
+            return False
+        held = getattr(self.injector, "_held", {})
+        return self.wakeups.woken(s.parked, [q for q, msgs in held.items() if msgs])
+
     def _sleep_until_wake(self) -> None:
         wake = [s.ready_at for s in self.slots if s.alive] + [
             s.restart_at for s in self.slots if not s.alive and s.restart_at is not None
@@ -505,7 +526,7 @@ class Simulation:
         agent alive and idle at its longest back-off, nobody waiting to
         restart, no message anywhere."""
         for s in self.slots:
-            if not s.alive or self._mid(s) or not s.idle or s.backoff < MAX_BACKOFF:
+            if not s.alive or self._mid(s) or not s.idle or s.backoff < MAX_IDLE:
                 return False
             # work a supervisor has queued in memory (tasks to dispatch or resume)
             if any(getattr(s.agent, q, None) for q in ("_to_dispatch", "_to_resume")):

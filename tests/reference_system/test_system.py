@@ -199,3 +199,26 @@ def test_every_invocation_is_completed(system: System) -> None:
     system.run()
     pairs = list(pair_operations(system.recorder.ops))
     assert pairs and all(p.complete is not None for p in pairs)
+
+
+def test_dead_letter_queues_are_polled_every_interval_not_every_turn(
+    endpoints: Any, recorder: Recorder
+) -> None:
+    now = [0.0]
+    system = build_system(endpoints, recorder, clock=lambda: now[0], dead_letter_interval=2.0)
+    system.supervisor.submit(BriefRequest(request_id="d1", topic="remote work", token_budget=4000))
+
+    def dlq_polls() -> int:
+        return sum(
+            1
+            for o in recorder.ops
+            if o.type == "invoke" and o.f == "sqs.ReceiveMessage" and o.key.endswith("-dlq")
+        )
+
+    for _ in range(5):  # idle turns within one interval: one poll of each dead-letter queue
+        system.supervisor.step()
+    assert dlq_polls() == 3
+    now[0] = 2.5
+    for _ in range(5):
+        system.supervisor.step()
+    assert dlq_polls() == 6
