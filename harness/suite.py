@@ -43,6 +43,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from harness.faults.plan import CALL_KINDS, PROCESS_KINDS
 from harness.sim.case import Case, System, replay_command
 from harness.sim.checks import DEFAULT_CHECKERS, check_history, check_run, failures
 from harness.sim.config import SimResult
@@ -73,17 +74,8 @@ BUDGETS: tuple[int, ...] = (4000, 300, 200)
 #: steps. (A step interrupted half-way, between storing a request and
 #: publishing its status, or between failing a subtask and failing its task,
 #: once stranded the task: tests/properties/test_known_bugs.py.)
-SUPERVISOR_CALL_KINDS: tuple[str, ...] = (
-    "drop_request",
-    "lose_ack",
-    "duplicate_delivery",
-    "reorder",
-    "delay",
-    "throttle",
-    "stale_read",
-    "partition",
-)
-SUPERVISOR_STEP_KINDS: tuple[str, ...] = ("crash", "pause", "clock_skew")
+SUPERVISOR_CALL_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k in CALL_KINDS)
+SUPERVISOR_STEP_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k in PROCESS_KINDS)
 
 #: Model faults drawn: a malformed answer, a timeout. (The fault model's
 #: ``overlong`` answer runs 50 times past the call's max_tokens, which no
