@@ -20,15 +20,9 @@ from reference_system.workers import (
 )
 
 
-class WorkerLoop:
-    """Serves one capability's queue with one :class:`Worker`.
-
-    Each ``step()`` handles at most one message and returns whether it did
-    any work, so a runner (threads, processes, or a deterministic scheduler)
-    decides when steps happen. A message is deleted only after its result is
-    sent; a transient error leaves it to be redelivered (and, after
-    ``MAX_RECEIVE_COUNT`` receives, dead-lettered).
-    """
+class QueueConsumer:
+    """What every loop serving one capability's queue with one :class:`Worker`
+    is wired with: its clients, effects, idempotency table and queue."""
 
     def __init__(
         self,
@@ -40,6 +34,8 @@ class WorkerLoop:
         agent: str | None = None,
         wait_seconds: int = 0,
     ) -> None:
+        from harness.history.recorder import Recorder
+
         self.worker = worker
         self.capability = worker.capability
         self.agent = agent or getattr(session, "agent", f"{worker.capability}-worker")
@@ -47,15 +43,27 @@ class WorkerLoop:
         self.model = model
         self.wait_seconds = wait_seconds
         self.sqs = session.client("sqs")
-        ddb = session.client("dynamodb")
+        self.ddb = session.client("dynamodb")
         recorder = getattr(session, "recorder", None)
-        from harness.history.recorder import Recorder
-
         self.effects = Effects(recorder if recorder is not None else Recorder(), self.agent)
-        self.idem = IdempotentEffects(ddb, resources.idempotency_table, self.effects)
-        self.ledger = Ledger(ddb, resources.idempotency_table)
+        self.idem = IdempotentEffects(self.ddb, resources.idempotency_table, self.effects)
         self.queue_url = resources.queue(self.capability)
         self.handled = 0
+
+
+class WorkerLoop(QueueConsumer):
+    """Serves one capability's queue with one :class:`Worker`.
+
+    Each ``step()`` handles at most one message and returns whether it did
+    any work, so a runner (threads, processes, or a deterministic scheduler)
+    decides when steps happen. A message is deleted only after its result is
+    sent; a transient error leaves it to be redelivered (and, after
+    ``MAX_RECEIVE_COUNT`` receives, dead-lettered).
+    """
+
+    def __init__(self, worker: Worker, session: Any, resources: Resources, model: Model, **kw: Any) -> None:
+        super().__init__(worker, session, resources, model, **kw)
+        self.ledger = Ledger(self.ddb, resources.idempotency_table)
 
     def step(self) -> bool:
         msgs = bus.receive(self.sqs, self.queue_url, 1, self.wait_seconds)

@@ -8,15 +8,14 @@ import json
 from typing import Any
 
 from harness.instrument.context import CORRELATION_ATTR, correlation
-from harness.instrument.effects import Effects
 from reference_system import bus
 from reference_system.llm import Model
 from reference_system.messages import SubtaskMessage
 from reference_system.resources import Resources
 from reference_system.sfn.definition import BUDGET, PERMANENT, TRANSIENT
+from reference_system.worker_loop import QueueConsumer
 from reference_system.workers import (
     BudgetExceeded,
-    IdempotentEffects,
     PermanentFailure,
     Worker,
     WorkerContext,
@@ -54,7 +53,7 @@ class _BadSubtask(bus.BadMessage):
         self.token = token
 
 
-class SfnWorkerLoop:
+class SfnWorkerLoop(QueueConsumer):
     """Serves one capability's queue for the state machine, one ``step()`` at a time.
 
     Retries belong to the state machine: every message is deleted once
@@ -64,30 +63,9 @@ class SfnWorkerLoop:
     the idempotency table, so a retried subtask never repeats one.
     """
 
-    def __init__(
-        self,
-        worker: Worker,
-        session: Any,
-        resources: Resources,
-        model: Model,
-        *,
-        agent: str | None = None,
-        wait_seconds: int = 0,
-    ) -> None:
-        from harness.history.recorder import Recorder
-
-        self.worker = worker
-        self.capability = worker.capability
-        self.agent = agent or getattr(session, "agent", f"{worker.capability}-worker")
-        self.model = model
-        self.wait_seconds = wait_seconds
-        self.sqs = session.client("sqs")
+    def __init__(self, worker: Worker, session: Any, resources: Resources, model: Model, **kw: Any) -> None:
+        super().__init__(worker, session, resources, model, **kw)
         self.sfn = session.client("stepfunctions")
-        recorder = getattr(session, "recorder", None)
-        self.effects = Effects(recorder if recorder is not None else Recorder(), self.agent)
-        self.idem = IdempotentEffects(session.client("dynamodb"), resources.idempotency_table, self.effects)
-        self.queue_url = resources.queue(self.capability)
-        self.handled = 0
         self.stale = 0
 
     def step(self) -> bool:
