@@ -100,16 +100,6 @@ class AgentProc:
     restarts: int = 0
 
 
-def assign_capabilities(workers: int) -> list[list[str]]:
-    """Capabilities per worker process: every capability is served; with
-    three or more workers each process serves one (and can long-poll it)."""
-    from reference_system.resources import CAPABILITIES
-
-    if workers < len(CAPABILITIES):
-        return [list(CAPABILITIES) for _ in range(workers)]
-    return [[CAPABILITIES[i % len(CAPABILITIES)]] for i in range(workers)]
-
-
 class Cluster:
     def __init__(self, cfg: ClusterConfig | None = None) -> None:
         self.cfg = cfg or ClusterConfig()
@@ -203,7 +193,7 @@ class Cluster:
                 str(cfg.sweep_interval),
             ],
         )
-        for i, caps in enumerate(assign_capabilities(cfg.workers), 1):
+        for i, caps in enumerate(processes.assign_capabilities(cfg.workers), 1):
             extra = ["worker", "--capabilities", ",".join(caps)]
             for spec in cfg.worker_impls:
                 extra += ["--worker", spec]

@@ -168,7 +168,7 @@ def _run_processes(cfg: RunConfig, out: Path, progress: Progress | None) -> RunR
 
         workers = [
             start("worker", f"worker-{i}", ["--capabilities", ",".join(caps)])
-            for i, caps in enumerate(assign_capabilities(cfg.workers), 1)
+            for i, caps in enumerate(processes.assign_capabilities(cfg.workers), 1)
         ]
         progress_file, summary_file = parts / "progress.json", parts / "summary.json"
         sup = start(
@@ -272,16 +272,6 @@ def _result(
         audit_events=audit,
         **kw,
     )
-
-
-def assign_capabilities(workers: int) -> list[list[str]]:
-    """Capabilities per worker process: every capability is served; with
-    three or more workers each process serves one (and can long-poll it)."""
-    from reference_system.resources import CAPABILITIES
-
-    if workers < len(CAPABILITIES):
-        return [list(CAPABILITIES) for _ in range(workers)]
-    return [[CAPABILITIES[i % len(CAPABILITIES)]] for i in range(workers)]
 
 
 def _summary_json(r: RunResult) -> dict[str, Any]:

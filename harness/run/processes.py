@@ -118,3 +118,13 @@ def stop(procs: list[subprocess.Popen[bytes]], grace: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+def assign_capabilities(workers: int) -> list[list[str]]:
+    """Capabilities per worker process: every capability is served; with
+    three or more workers each process serves one (and can long-poll it)."""
+    from reference_system.resources import CAPABILITIES
+
+    if workers < len(CAPABILITIES):
+        return [list(CAPABILITIES) for _ in range(workers)]
+    return [[CAPABILITIES[i % len(CAPABILITIES)]] for i in range(workers)]
