@@ -14,32 +14,14 @@ from harness.history.recorder import Recorder
 from reference_system import bus
 from reference_system.messages import BriefRequest
 from tests.conftest import build_system
-from tests.reference_system.test_system import CrashAfterPublish, _assert_healthy, _items
+from tests.reference_system.test_system import CrashAfterPublish, _items, run_three_to_briefs
 
 # The first LocalStack test of a fresh checkout also installs it (a few minutes, once).
 pytestmark = [pytest.mark.localstack, pytest.mark.timeout(900)]
 
 
 def test_requests_run_to_a_brief(ls: Endpoints) -> None:
-    rec = Recorder()
-    system = build_system(ls, rec)
-    reqs = [BriefRequest(request_id=f"q{i}", topic="heat pumps", token_budget=4000) for i in range(3)]
-    for r in reqs:
-        system.supervisor.submit(r)
-    system.run(timeout=120)
-    items = _assert_healthy(system, 3)
-    assert all(items[r.request_id]["state"] == "done" for r in reqs)
-    ddb = harness.session(ls, "probe").client("dynamodb")
-    briefs = ddb.scan(TableName=system.resources.briefs_table)["Items"]
-    assert len(briefs) == 3
-    assert len(system.effects("publish")) == 3
-    for r in reqs:
-        path = [
-            o.value["to"]
-            for o in rec.ops
-            if o.f == "state.transition" and o.type == "ok" and o.key == r.request_id
-        ]
-        assert path == ["dispatched", "running", "done"]
+    system = run_three_to_briefs(ls, timeout=120)
     # The status topic fanned out to the audit queue through LocalStack's SNS.
     assert system.audit.events["done"] >= 3
 

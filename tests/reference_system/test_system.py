@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import harness
-from harness.backends import embedded
+from harness.backends import Endpoints, embedded
 from harness.history import pair_operations
 from harness.history.recorder import Recorder
 from reference_system import bus
@@ -38,29 +38,35 @@ def _assert_healthy(system: System, n: int) -> dict[str, dict[str, Any]]:
     return items
 
 
+def run_three_to_briefs(ep: Endpoints, timeout: float = 60.0) -> System:
+    """Three requests on ``ep`` each end in one stored brief and one
+    publication, every task going dispatched -> running -> done in order."""
+    rec = Recorder()
+    system = build_system(ep, rec)
+    reqs = [BriefRequest(request_id=f"q{i}", topic="heat pumps", token_budget=4000) for i in range(3)]
+    for r in reqs:
+        system.supervisor.submit(r)
+    system.run(timeout=timeout)
+    items = _assert_healthy(system, 3)
+    assert all(items[r.request_id]["state"] == "done" for r in reqs)
+    ddb = harness.session(ep, "probe").client("dynamodb")
+    briefs = ddb.scan(TableName=system.resources.briefs_table)["Items"]
+    assert len(briefs) == 3
+    assert len(system.effects("publish")) == 3
+    for r in reqs:
+        path = [
+            o.value["to"]
+            for o in rec.ops
+            if o.f == "state.transition" and o.type == "ok" and o.key == r.request_id
+        ]
+        assert path == ["dispatched", "running", "done"]
+    return system
+
+
 @pytest.mark.parametrize("mode", ["inprocess", "server"])
 def test_requests_run_to_a_brief_on_both_embedded_modes(mode: str) -> None:
     with embedded(mode) as ep:
-        rec = Recorder()
-        system = build_system(ep, rec)
-        reqs = [BriefRequest(request_id=f"q{i}", topic="heat pumps", token_budget=4000) for i in range(3)]
-        for r in reqs:
-            system.supervisor.submit(r)
-        system.run()
-        items = _assert_healthy(system, 3)
-        assert all(items[r.request_id]["state"] == "done" for r in reqs)
-        ddb = harness.session(ep, "probe").client("dynamodb")
-        briefs = ddb.scan(TableName=system.resources.briefs_table)["Items"]
-        assert len(briefs) == 3
-        assert len(system.effects("publish")) == 3
-        # Every task went pending -> dispatched -> running -> done, in that order.
-        for r in reqs:
-            path = [
-                o.value["to"]
-                for o in rec.ops
-                if o.f == "state.transition" and o.type == "ok" and o.key == r.request_id
-            ]
-            assert path == ["dispatched", "running", "done"]
+        run_three_to_briefs(ep)
 
 
 def test_correlation_id_reaches_every_message_and_operation_of_a_task(system: System) -> None:
