@@ -51,3 +51,54 @@ def test_seed_makes_generated_ids_repeatable() -> None:
             q = _sqs(ep).create_queue(QueueName="q")["QueueUrl"]
             ids.append(_sqs(ep).send_message(QueueUrl=q, MessageBody="x")["MessageId"])
     assert ids[0] == ids[1]
+
+
+@pytest.mark.parametrize("mode", ["inprocess", "server"])
+@pytest.mark.parametrize(
+    ("service", "backend", "method", "call"),
+    [
+        ("sqs", "moto.sqs.models.SQSBackend", "list_queues", "list_queues"),  # JSON protocol
+        ("sns", "moto.sns.models.SNSBackend", "list_topics", "list_topics"),  # XML (query) protocol
+    ],
+)
+def test_an_emulator_bug_is_a_500_answer_in_both_modes(
+    mode: str, service: str, backend: str, method: str, call: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto raising inside a handler reaches the caller as an HTTP 500
+    (retryable, outcome unknown), never as a bare Python exception."""
+    import importlib
+
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    from harness.history.recorder import Recorder
+    from harness.instrument.session import session
+
+    mod, cls = backend.rsplit(".", 1)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'callback_pool_manager'")
+
+    monkeypatch.setattr(getattr(importlib.import_module(mod), cls), method, broken)
+    rec = Recorder()
+    with embedded(mode) as ep:
+        client = session(ep, "probe", rec).client(service, config=Config(retries={"max_attempts": 1}))
+        # moto's server answers with an HTML error page, which botocore cannot
+        # parse for XML protocols: a ResponseParserError, not a ClientError.
+        with pytest.raises((ClientError, BotoCoreError, ResponseParserError)) as err:
+            getattr(client, call)()
+    if mode == "inprocess":
+        assert isinstance(err.value, ClientError)
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        assert err.value.response["Error"]["Code"] == "InternalFailure"
+    assert [o.type for o in rec.ops if o.f.endswith(call.title().replace("_", ""))] == ["invoke", "info"]
+
+
+def test_without_a_backend_open_moto_is_left_as_it_was() -> None:
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    before = BotocoreStubber.process_request
+    with embedded("inprocess"):
+        assert BotocoreStubber.process_request is not before
+    assert BotocoreStubber.process_request is before

@@ -1,0 +1,73 @@
+"""In-process moto: an internal error is answered with HTTP 500, as its server does.
+
+Measured here: moto's Step Functions can raise an AttributeError from
+SendTaskSuccess while another execution starts or stops (it reads the
+execution's worker before it is set). Behind moto's HTTP server such a bug is
+a 500 answer, which AWS SDKs retry and the harness records as an unknown
+outcome; in process it would surface in the caller as a bare Python
+exception, as if the agent itself had a bug. While an in-process backend is
+open, any exception escaping moto's request handling becomes a 500
+``InternalFailure`` answer instead, so both embedded modes behave alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_state_lock = threading.Lock()
+_users = 0
+_original: Any = None
+
+
+def internal_failure(request: Any, error: Exception) -> tuple[int, dict[str, str], str]:
+    """A 500 answer in the request's protocol (JSON or XML) naming ``error``."""
+    message = f"emulator internal error: {type(error).__name__}: {error}"[:500]
+    headers = {"x-amzn-ErrorType": "InternalFailure"}
+    content_type = str(request.headers.get("Content-Type", ""))
+    if "json" in content_type:
+        import json
+
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+        return 500, headers, json.dumps({"__type": "InternalFailure", "message": message})
+    from xml.sax.saxutils import escape
+
+    headers["Content-Type"] = "text/xml"
+    body = (
+        "<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code>"
+        f"<Message>{escape(message)}</Message></Error><RequestId>0</RequestId></ErrorResponse>"
+    )
+    return 500, headers, body
+
+
+@contextmanager
+def internal_errors_as_500() -> Iterator[None]:
+    global _users, _original
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    with _state_lock:
+        if _users == 0:
+            _original = BotocoreStubber.process_request
+            original = _original
+
+            def process_request(self: Any, request: Any) -> Any:
+                try:
+                    return original(self, request)
+                except Exception as e:
+                    log.warning("moto failed on %s %s: %r", request.method, request.url, e)
+                    return internal_failure(request, e)
+
+            BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
+        _users += 1
+    try:
+        yield
+    finally:
+        with _state_lock:
+            _users -= 1
+            if _users == 0:
+                BotocoreStubber.process_request = _original  # type: ignore[method-assign]
