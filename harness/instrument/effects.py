@@ -59,17 +59,36 @@ class Effects:
         return out
 
     def attempt(self, f: str, key: Any, fn: Callable[[], bool], value: Any = None) -> bool:
-        """Run ``fn()``, which returns whether the operation took effect, then
-        record it: ``ok`` if it did, ``fail`` if it certainly did not (a
-        provider refused a repeated idempotency key), ``info`` if ``fn`` raised.
-        ``fn`` may make recorded AWS calls of its own: the operation is recorded
-        once its outcome is known, so the agent never has two open at once."""
+        """Run ``fn()``, which returns whether the operation took effect, and
+        record it: ``invoke`` before, then ``ok`` if it did, ``fail`` if it
+        certainly did not (a provider refused a repeated idempotency key),
+        ``info`` if ``fn`` raised. ``fn`` may make recorded AWS calls of its
+        own, so the operation is recorded on a process of its own
+        (``<process>/effect``): the agent's process never has two operations
+        open at once. If the agent dies inside ``fn``, the invocation stays
+        open, and the checkers take the effect as possibly done, as Jepsen
+        takes a crashed process's last operation."""
+        proc = f"{self._process()}/effect"
+        cid = current_correlation_id()
+        self.recorder.record(proc, INVOKE, f, key, value, correlation_id=cid, agent=self.agent)
         try:
             done = fn()
         except Exception as e:
-            self._pair(f, key, value, FAIL if _certainly_not_applied(e) else INFO, type(e).__name__)
+            typ = FAIL if _certainly_not_applied(e) else INFO
+            self.recorder.record(
+                proc, typ, f, key, value, correlation_id=cid, error=type(e).__name__, agent=self.agent
+            )
             raise
-        self._pair(f, key, value, OK if done else FAIL, None if done else "AlreadyDone")
+        self.recorder.record(
+            proc,
+            OK if done else FAIL,
+            f,
+            key,
+            value,
+            correlation_id=cid,
+            error=None if done else "AlreadyDone",
+            agent=self.agent,
+        )
         return done
 
     def _pair(self, f: str, key: Any, value: Any, typ: str, error: str | None) -> None:
