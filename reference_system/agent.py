@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     injector = _injector(args, rec)
     model = FaultyModel(ScriptedModel(seed=args.seed), injector, args.agent)
     agents = _Agents(endpoints, rec, injector)
-    parent = os.getppid()
+    # The spawner names itself: if it died before this line, it is gone already.
+    parent = int(os.environ.get("HARNESS_PARENT_PID") or os.getppid())
     stopping: Callable[[], bool] = (
         (lambda: _stop or os.getppid() != parent) if args.exit_with_parent else (lambda: _stop)
     )

@@ -157,6 +157,7 @@ def _run_processes(cfg: RunConfig, out: Path, progress: Progress | None) -> RunR
             str(cfg.seed),
             "--start-ns",
             str(start_ns),
+            "--exit-with-parent",  # a killed `harness run` leaves no agent behind
         ]
         if cfg.plan is not None:
             common += ["--plan", str(out / "plan.json")]

@@ -11,6 +11,9 @@ from pathlib import Path
 
 from harness.backends.endpoints import Endpoints
 
+#: The pid of the process that started an agent (see ``--exit-with-parent``).
+PARENT_PID_ENV = "HARNESS_PARENT_PID"
+
 
 def spawn(
     args: list[str],
@@ -20,7 +23,15 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """Start ``python -m reference_system.agent ARGS`` with the backend in its
     environment (plus ``env``), in a session of its own."""
-    full = {**os.environ, **endpoints.to_env(), "HARNESS_ENDPOINTS": endpoints.to_json(), **(env or {})}
+    full = {
+        **os.environ,
+        **endpoints.to_env(),
+        "HARNESS_ENDPOINTS": endpoints.to_json(),
+        # --exit-with-parent compares against this, not against whatever its
+        # parent is once it runs: the parent may already be gone by then.
+        PARENT_PID_ENV: str(os.getpid()),
+        **(env or {}),
+    }
     with log.open("ab") as fh:
         return subprocess.Popen(
             [sys.executable, "-m", "reference_system.agent", *args],

@@ -86,3 +86,49 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None
 def test_unknown_command_exit_2() -> None:
     p = _harness("frobnicate", timeout=60)
     assert p.returncode == 2 and "Traceback" not in p.stderr
+
+
+def _agents_of(out: Path) -> list[int]:
+    """Pids of live agent processes started for the run writing to ``out``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if (
+            state != "Z"
+            and b"reference_system.agent" in b" ".join(cmd)
+            and str(out).encode() in b" ".join(cmd)
+        ):
+            pids.append(int(proc.name))
+    return pids
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_no_agent_process_behind(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "run", "--requests", "50", "--plan", "none", "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(_agents_of(out)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(_agents_of(out)) >= 2, "the run never started its agents"
+    finally:
+        os.kill(run.pid, signal.SIGKILL)  # no clean-up of its own
+        run.wait()
+    deadline = time.monotonic() + 30
+    while _agents_of(out) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _agents_of(out) == []
