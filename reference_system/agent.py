@@ -118,11 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     injector = _injector(args, rec)
     model = FaultyModel(ScriptedModel(seed=args.seed), injector, args.agent)
     agents = _Agents(endpoints, rec, injector)
-    # The spawner names itself: if it died before this line, it is gone already.
-    parent = int(os.environ.get("HARNESS_PARENT_PID") or os.getppid())
-    stopping: Callable[[], bool] = (
-        (lambda: _stop or os.getppid() != parent) if args.exit_with_parent else (lambda: _stop)
-    )
+    stopping: Callable[[], bool] = lambda: _stop  # noqa: E731
+    if args.exit_with_parent:
+        parent = _parent_pid()
+        stopping = lambda: _stop or os.getppid() != parent  # noqa: E731
     try:
         if args.role == "worker":
             return _worker(args, agents, res, model, stopping)
@@ -131,6 +130,15 @@ def main(argv: list[str] | None = None) -> int:
         return _supervisor(args, agents, res, model, stopping)
     finally:
         rec.close()
+
+
+def _parent_pid() -> int:
+    """The process that started this one. The spawner names itself in
+    ``HARNESS_PARENT_PID``: if it died before this runs, it is gone already."""
+    try:
+        return int(os.environ["HARNESS_PARENT_PID"])
+    except (KeyError, ValueError):
+        return os.getppid()
 
 
 def _crash(agent: str) -> None:

@@ -7,7 +7,8 @@ a 500 answer, which AWS SDKs retry and the harness records as an unknown
 outcome; in process it would surface in the caller as a bare Python
 exception, as if the agent itself had a bug. While an in-process backend is
 open, any exception escaping moto's request handling becomes a 500
-``InternalFailure`` answer instead, so both embedded modes behave alike.
+``InternalFailure`` answer instead, so both embedded modes behave alike;
+except an operation moto does not implement, which stays an error.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def internal_failure(request: Any, error: Exception) -> tuple[int, dict[str, str
 def internal_errors_as_500() -> Iterator[None]:
     global _users, _original
     from moto.core.botocore_stubber import BotocoreStubber
+    from moto.core.exceptions import ServiceNotWhitelisted
 
     with _state_lock:
         if _users == 0:
@@ -58,10 +60,13 @@ def internal_errors_as_500() -> Iterator[None]:
             def process_request(self: Any, request: Any) -> Any:
                 try:
                     return original(self, request)
+                except (NotImplementedError, ServiceNotWhitelisted):
+                    raise  # a gap in the emulator, not a failure of a call: say so
                 except Exception as e:
                     log.warning("moto failed on %s %s: %r", request.method, request.url, e)
                     return internal_failure(request, e)
 
+            process_request.harness_wrapper = True  # type: ignore[attr-defined]
             BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
         _users += 1
     try:
@@ -69,5 +74,6 @@ def internal_errors_as_500() -> Iterator[None]:
     finally:
         with _state_lock:
             _users -= 1
-            if _users == 0:
+            # Put moto back, unless someone else patched it since.
+            if _users == 0 and getattr(BotocoreStubber.process_request, "harness_wrapper", False):
                 BotocoreStubber.process_request = _original  # type: ignore[method-assign]

@@ -261,6 +261,7 @@ class Simulation:
                 break
             try:
                 sup.agent.submit(request)
+                sup.parked, sup.ready_at = None, min(sup.ready_at, self.clock.now())  # work to dispatch
             except TRANSIENT:
                 self.clock.advance(0.1 * 2 ** min(attempt, 5))
                 continue
@@ -419,6 +420,7 @@ class Simulation:
             ended = slot.runner.resume()
         else:
             slot.steps += 1
+            slot.parked = None  # a paused agent sleeps its pause out, whatever arrives
             try:
                 pause = self.injector.on_step(slot.name)
             except AgentCrash:
@@ -428,7 +430,6 @@ class Simulation:
                 slot.ready_at = self.clock.now() + pause
                 return
             agent = slot.agent
-            slot.parked = None
             self.wakeups.begin_step(slot.name)
             ended = slot.runner.start(lambda: step_safely(agent))
         if ended:
@@ -511,7 +512,10 @@ class Simulation:
         """An idle agent whose polled queues changed since it found them empty."""
         if s.parked is None:
             return False
-        held = getattr(self.injector, "_held", {})
+        # work an agent holds in memory (a supervisor's tasks to dispatch or resume)
+        if any(getattr(s.agent, q, None) for q in ("_to_dispatch", "_to_resume")):
+            return True
+        held = getattr(self.injector, "_held", {})  # by queue name
         return self.wakeups.woken(s.parked, [q for q, msgs in held.items() if msgs])
 
     def _sleep_until_wake(self) -> None:

@@ -8,8 +8,8 @@ its current step, and which queues were written to (a send, a visibility
 change; an SNS publish may fan out to any queue). An agent whose step found
 nothing to do is woken when one of the queues it polled changes, or else when
 its back-off timer runs out, which stands in for the long poll's timeout and
-covers what no call announces (a visibility timeout running out, a
-supervisor's own timers).
+covers what no call announces (a visibility timeout running out, a message
+redriven to a dead-letter queue, a supervisor's own timers).
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from typing import Any
 SQS_WRITES = frozenset(
     {"SendMessage", "SendMessageBatch", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch"}
 )
+
+#: On a FIFO queue, deleting a message frees the next one of its group.
+FIFO_FREES = frozenset({"DeleteMessage", "DeleteMessageBatch"})
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class Wakeups:
                 return
             if operation == "ReceiveMessage":
                 self._polled[agent].add(url)
-            elif operation in SQS_WRITES:
+            elif operation in SQS_WRITES or (operation in FIFO_FREES and url.endswith(".fifo")):
                 self._changes[url] += 1
         elif service == "sns" and operation.startswith("Publish"):
             queues = self.subscriptions.get(str(params.get("TopicArn")))
@@ -78,12 +81,12 @@ class Wakeups:
         return Parked({u: self._changes[u] for u in self._polled.get(agent, ())}, self._fanout)
 
     def woken(self, parked: Parked, pending: Collection[str] = ()) -> bool:
-        """Has anything it polls changed since it parked? ``pending``: queues on
-        which something waits outside SQS for the next receive (messages the
-        fault injector holds back or duplicates)."""
+        """Has anything it polls changed since it parked? ``pending``: names
+        of queues on which something waits outside SQS for the next receive
+        (messages the fault injector holds back or duplicates)."""
         if self._fanout != parked.fanout:
             return True
-        return any(self._changes[u] != n or u in pending for u, n in parked.queues.items())
+        return any(self._changes[u] != n or u.rsplit("/", 1)[-1] in pending for u, n in parked.queues.items())
 
 
 def sqs_subscriptions(session: Any) -> dict[str, set[str]]:

@@ -102,3 +102,15 @@ def test_without_a_backend_open_moto_is_left_as_it_was() -> None:
     with embedded("inprocess"):
         assert BotocoreStubber.process_request is not before
     assert BotocoreStubber.process_request is before
+
+
+def test_an_operation_moto_lacks_stays_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a failed call but a gap in the emulator: it must not be retried as a 500."""
+    from moto.sqs.models import SQSBackend
+
+    def missing(*args: object, **kwargs: object) -> None:
+        raise NotImplementedError("The list_queues action has not been implemented")
+
+    monkeypatch.setattr(SQSBackend, "list_queues", missing)
+    with embedded("inprocess") as ep, pytest.raises(NotImplementedError):
+        _sqs(ep).list_queues()

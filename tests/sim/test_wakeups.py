@@ -76,8 +76,18 @@ def test_a_publish_to_an_unknown_topic_wakes_everyone() -> None:
 def test_messages_held_back_for_a_polled_queue_wake_it() -> None:
     w = Wakeups()
     parked = _parked_on(w, "worker", Q1)
-    assert not w.woken(parked, pending=[Q2])
-    assert w.woken(parked, pending=[Q1])
+    assert not w.woken(parked, pending=["q2"])  # the fault injector names queues
+    assert w.woken(parked, pending=["q1"])
+
+
+def test_a_delete_on_a_fifo_queue_frees_the_next_message_of_its_group() -> None:
+    w = Wakeups()
+    fifo = "http://sqs/progress.fifo"
+    parked = _parked_on(w, "supervisor-2", fifo, Q1)
+    _saw(w, _Call("other", "sqs", "DeleteMessage", QueueUrl=Q1))  # standard queue: nothing freed
+    assert not w.woken(parked)
+    _saw(w, _Call("supervisor", "sqs", "DeleteMessage", QueueUrl=fifo))
+    assert w.woken(parked)
 
 
 def test_each_step_starts_with_nothing_polled() -> None:
@@ -105,3 +115,44 @@ def test_an_idle_system_polls_at_the_long_poll_pace() -> None:
         )
     for worker in ("research-1", "write-1", "review-1"):
         assert 60 / MAX_IDLE - 1 <= receives[worker] <= 60 / MAX_IDLE + 4, receives
+
+
+def test_a_paused_agent_sleeps_its_pause_out_whatever_arrives() -> None:
+    from harness.faults.plan import Fault, FaultPlan, Target, Trigger
+    from reference_system.messages import BriefRequest
+
+    pause = Fault(
+        kind="pause", target=Target(agent="research-1"), trigger=Trigger(nth=2), params={"seconds": 100}
+    )
+    req = BriefRequest(request_id="r0", topic="heat pumps", token_budget=4000)
+    with Simulation(
+        SimConfig(seed=3, workload=[req], auditor=False, plan=FaultPlan(seed=1, faults=[pause]))
+    ) as sim:
+        slot = sim.slot("research-1")
+        sim.deliver("research-1")  # finds nothing: parked on its queue
+        assert slot.parked is not None
+        sim.clock.advance_to(slot.ready_at)
+        while slot.steps < 2:  # its second step is the pause
+            sim.step()
+        start = len(sim.ops)
+        sim.submit()  # research subtasks arrive on its queue at once
+        while sim.clock.now() < 60:
+            sim.step()
+        early = [o for o in sim.ops[start:] if o.process == "research-1" and o.f == "sqs.ReceiveMessage"]
+    assert early == []
+
+
+def test_a_submitted_request_is_dispatched_without_waiting_for_a_back_off() -> None:
+    from reference_system.messages import BriefRequest
+
+    req = BriefRequest(request_id="r0", topic="heat pumps", token_budget=4000)
+    with Simulation(SimConfig(seed=3, workload=[req], auditor=False)) as sim:
+        for _ in range(6):  # the supervisor idles until its back-off is long
+            sim.deliver("supervisor")
+        t0 = sim.clock.now()
+        sim.submit()
+        while "dispatched" not in {
+            o.value.get("to") for o in sim.ops if o.f == "state.transition" and o.value
+        }:
+            sim.step()
+        assert sim.clock.now() - t0 < 1.0
