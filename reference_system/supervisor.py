@@ -90,15 +90,39 @@ class Supervisor:
                     "subtasks": [],
                 },
             )
-            if created:
-                # Track it before anything else can fail: a failed status
-                # publish must not lose a task that already exists.
-                self._correlation[task_id] = cid
-                self._to_dispatch.append(task_id)
-                self.open_tasks.add(task_id)
-                self.effects.note("budget.allocate", task_id, {"budget": request.token_budget})
-                self._status(task_id, task_id, None, "pending")
+        if not created:
+            self._adopt(task_id)
+            return task_id
+        with correlation(cid):
+            # Track it before anything else can fail: a failed status
+            # publish must not lose a task that already exists.
+            self._track(task_id, cid, self._to_dispatch)
+            self.effects.note("budget.allocate", task_id, {"budget": request.token_budget})
+            self._status(task_id, task_id, None, "pending")
         return task_id
+
+    def _track(self, task_id: str, cid: str, queue: deque[str]) -> None:
+        self._correlation[task_id] = cid
+        self.open_tasks.add(task_id)
+        queue.append(task_id)
+
+    def _adopt(self, task_id: str) -> None:
+        """A repeated submit of a task already stored. If this supervisor does
+        not know it (an earlier submit stored it and never heard back: a lost
+        acknowledgement), take it on as recovery would."""
+        if task_id in self.open_tasks:
+            return
+        task = self.store.get(task_id, fresh=True)
+        if task is None or task["state"] in TERMINAL:
+            return
+        cid = str(task.get("correlation_id") or "")
+        with correlation(cid):
+            if task["state"] == "pending":
+                self._track(task_id, cid, self._to_dispatch)
+                self.effects.note("budget.allocate", task_id, {"budget": int(task["budget"])})
+                self._status(task_id, task_id, None, "pending")
+            else:
+                self._track(task_id, cid, self._to_resume)
 
     def recover(self) -> int:
         """Adopt every unfinished task found in the table (after a restart)."""

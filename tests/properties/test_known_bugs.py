@@ -4,9 +4,10 @@ as its minimal case, now as regression tests.
 All are one shape: a supervisor step that changes several things is
 interrupted half-way (a throttled call, a crash), and nothing finished it.
 The fixes: the supervisor tracks a submitted task before publishing its
-status; recovery fails a task whose subtask was failed by an interrupted
-step; and its periodic sweep of open tasks sends a subtask whose send was
-throttled after its task was marked dispatched.
+status, and a repeated submit takes on a stored task it does not know;
+recovery fails a task whose subtask was failed by an interrupted step; and
+its periodic sweep of open tasks sends a subtask whose send was throttled
+after its task was marked dispatched.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ CASES = {
     # submit() stores the task, then its status publish is throttled: the
     # client's retry found the task stored and never queued it for dispatch.
     "status publish throttled on submit": Case.of(0, WORKLOAD, _plan("throttle", "sns", "Publish", 1)),
+    # submit() stores the task and the acknowledgement is lost: the client's
+    # retry found the task stored and did not take it on (found with the
+    # supervisor's faults widened to every call kind).
+    "task stored, its acknowledgement lost": Case.of(0, WORKLOAD, _plan("lose_ack", "dynamodb", "*", 2)),
     # a crash after publishing that a subtask failed, before failing its
     # task: recovery found the task running and its subtask failed, and waited.
     "crash between failing a subtask and its task": Case.of(
