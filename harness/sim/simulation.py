@@ -258,7 +258,9 @@ class Simulation:
         for attempt in range(20):
             self._restart_due(force=not sup.alive and sup.restart_at is not None)
             if not sup.alive:
-                break
+                if sup.restart_at is None:
+                    break  # down for good: the request is lost, as the checks will say
+                continue  # it could not even start: wait for its next start
             try:
                 sup.agent.submit(request)
                 sup.parked, sup.ready_at = None, min(sup.ready_at, self.clock.now())  # work to dispatch

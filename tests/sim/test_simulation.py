@@ -142,3 +142,21 @@ class BrokenLoop(WorkerLoop):
 
     def step(self) -> bool:
         raise Boom("the loop itself broke")
+
+
+def test_a_request_waits_for_a_supervisor_that_could_not_start() -> None:
+    """The supervisor's recovery scan at start-up loses its acknowledgement
+    twice: it is down twice, and the request is submitted once it is up,
+    not dropped."""
+    from harness.faults.plan import Fault, FaultPlan, Target, Trigger
+    from harness.sim.case import Case
+    from harness.sim.checks import failures
+
+    fault = Fault(
+        kind="lose_ack",
+        target=Target(agent="supervisor", service="dynamodb"),
+        trigger=Trigger(probability=1.0, max_count=2),
+    )
+    result, verdicts = Case.of(0, ONE, FaultPlan(seed=0, faults=[fault])).run()
+    assert not failures(verdicts)
+    assert result.task_states == {"r0": "done"}
