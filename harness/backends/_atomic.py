@@ -12,36 +12,25 @@ block inside the handler.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from harness.backends._patch import patched
+
 _lock = threading.RLock()
-_state_lock = threading.Lock()
-_users = 0
-_original: Any = None
 
 
 @contextmanager
 def atomic_dynamodb() -> Iterator[None]:
-    global _users, _original
     from moto.dynamodb.responses import DynamoHandler
 
-    with _state_lock:
-        if _users == 0:
-            _original = DynamoHandler.call_action
-            original = _original
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call_action(self: Any) -> Any:
+            with _lock:
+                return original(self)
 
-            def call_action(self: Any) -> Any:
-                with _lock:
-                    return original(self)
+        return call_action
 
-            DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-        _users += 1
-    try:
+    with patched(DynamoHandler, "call_action", wrap):
         yield
-    finally:
-        with _state_lock:
-            _users -= 1
-            if _users == 0:
-                DynamoHandler.call_action = _original  # type: ignore[method-assign]

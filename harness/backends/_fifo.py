@@ -14,14 +14,11 @@ what "in flight" means in SQS, and with it moto serves the group in order.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_state_lock = threading.Lock()
-_users = 0
-_original: Any = None
+from harness.backends._patch import patched
 
 
 def release_expired(queue: Any) -> int:
@@ -34,27 +31,16 @@ def release_expired(queue: Any) -> int:
 
 @contextmanager
 def fifo_in_order() -> Iterator[None]:
-    global _users, _original
     from moto.sqs.models import SQSBackend
 
-    with _state_lock:
-        if _users == 0:
-            _original = SQSBackend.receive_message
-            original = _original
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+            queue = self.get_queue(queue_name)
+            if queue.fifo_queue:
+                release_expired(queue)
+            return original(self, queue_name, *args, **kwargs)
 
-            def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
-                queue = self.get_queue(queue_name)
-                if queue.fifo_queue:
-                    release_expired(queue)
-                return original(self, queue_name, *args, **kwargs)
+        return receive_message
 
-            receive_message.harness_wrapper = True  # type: ignore[attr-defined]
-            SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
-        _users += 1
-    try:
+    with patched(SQSBackend, "receive_message", wrap):
         yield
-    finally:
-        with _state_lock:
-            _users -= 1
-            if _users == 0 and getattr(SQSBackend.receive_message, "harness_wrapper", False):
-                SQSBackend.receive_message = _original  # type: ignore[method-assign]

@@ -14,16 +14,13 @@ except an operation moto does not implement, which stays an error.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-log = logging.getLogger(__name__)
+from harness.backends._patch import patched
 
-_state_lock = threading.Lock()
-_users = 0
-_original: Any = None
+log = logging.getLogger(__name__)
 
 
 def internal_failure(request: Any, error: Exception) -> tuple[int, dict[str, str], str]:
@@ -48,32 +45,20 @@ def internal_failure(request: Any, error: Exception) -> tuple[int, dict[str, str
 
 @contextmanager
 def internal_errors_as_500() -> Iterator[None]:
-    global _users, _original
     from moto.core.botocore_stubber import BotocoreStubber
     from moto.core.exceptions import ServiceNotWhitelisted
 
-    with _state_lock:
-        if _users == 0:
-            _original = BotocoreStubber.process_request
-            original = _original
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def process_request(self: Any, request: Any) -> Any:
+            try:
+                return original(self, request)
+            except (NotImplementedError, ServiceNotWhitelisted):
+                raise  # a gap in the emulator, not a failure of a call: say so
+            except Exception as e:
+                log.warning("moto failed on %s %s: %r", request.method, request.url, e)
+                return internal_failure(request, e)
 
-            def process_request(self: Any, request: Any) -> Any:
-                try:
-                    return original(self, request)
-                except (NotImplementedError, ServiceNotWhitelisted):
-                    raise  # a gap in the emulator, not a failure of a call: say so
-                except Exception as e:
-                    log.warning("moto failed on %s %s: %r", request.method, request.url, e)
-                    return internal_failure(request, e)
+        return process_request
 
-            process_request.harness_wrapper = True  # type: ignore[attr-defined]
-            BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
-        _users += 1
-    try:
+    with patched(BotocoreStubber, "process_request", wrap):
         yield
-    finally:
-        with _state_lock:
-            _users -= 1
-            # Put moto back, unless someone else patched it since.
-            if _users == 0 and getattr(BotocoreStubber.process_request, "harness_wrapper", False):
-                BotocoreStubber.process_request = _original  # type: ignore[method-assign]
