@@ -11,16 +11,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.cli_parser import OneLineParser
+
 if TYPE_CHECKING:
     from harness.faults.plan import FaultPlan
 
 EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(EXIT_BAD_INPUT)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -103,8 +99,8 @@ def _delegate(name: str, argv: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="harness", description="Test and verify multi-agent systems on AWS.")
-    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    ap = OneLineParser(prog="harness", description="Test and verify multi-agent systems on AWS.")
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     r = sub.add_parser("run", help="run the reference system on a backend, record and check it")
     r.add_argument("--backend", default="embedded", help="where AWS is (default: embedded)")
     r.add_argument("--requests", type=int, default=20, help="requests to submit (default: 20)")

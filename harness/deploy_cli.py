@@ -18,19 +18,15 @@ import json
 import sys
 from pathlib import Path
 
+from harness.cli_parser import OneLineParser
+
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(EXIT_BAD_INPUT)
 
 
 def build_parser() -> argparse.ArgumentParser:
     from harness.backends.named import BACKENDS
 
-    ap = _Parser(
+    ap = OneLineParser(
         prog="harness deploy",
         description="Create the reference system's resources on a backend: idempotent, every resource tagged.",
     )

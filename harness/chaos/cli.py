@@ -28,23 +28,18 @@ import time
 from pathlib import Path
 
 from harness.chaos.journal import ERROR, Judgement, judge, load
+from harness.cli_parser import OneLineParser
 
 EXIT_BAD_INPUT = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(EXIT_BAD_INPUT)
 
 
 def build_parser() -> argparse.ArgumentParser:
     from harness.backends.named import BACKENDS
 
-    ap = _Parser(
+    ap = OneLineParser(
         prog="harness chaos", description="Run Chaos Toolkit experiments against the reference system."
     )
-    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     r = sub.add_parser("run", help="run an experiment with `chaos run` and judge its journal")
     r.add_argument("experiment", type=Path, help="the experiment file (JSON), e.g. chaos/worker-crash.json")
     r.add_argument(

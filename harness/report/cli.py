@@ -10,17 +10,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.cli_parser import OneLineParser
+
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(EXIT_BAD_INPUT)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="harness report", description="Build the self-contained HTML report of a history.")
+    ap = OneLineParser(
+        prog="harness report", description="Build the self-contained HTML report of a history."
+    )
     ap.add_argument("history", type=Path, help="a JSONL history (e.g. runs/<run>/history.jsonl)")
     ap.add_argument(
         "--out", type=Path, default=None, help="where to write the page (default: report.html beside HISTORY)"
