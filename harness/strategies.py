@@ -257,7 +257,9 @@ def messages(
     ``directory``. Built with hypothesis-jsonschema."""
     from hypothesis_jsonschema import from_schema
 
-    return from_schema(_plain(_resolve(schema, Path(directory))))
+    from harness.contracts.registry import plain_schema
+
+    return from_schema(plain_schema(_resolve(schema, Path(directory))))
 
 
 def _resolve(schema: dict[str, Any] | str | Path, directory: Path) -> Any:
@@ -271,12 +273,3 @@ def _resolve(schema: dict[str, Any] | str | Path, directory: Path) -> Any:
     name, _, version = str(schema).partition(".v")
     reg = Registry.load(directory)
     return reg.schema(name, int(version) if version else None)
-
-
-def _plain(schema: Any) -> Any:
-    """The schema without the registry's extension keywords and id."""
-    if isinstance(schema, dict):
-        return {k: _plain(v) for k, v in schema.items() if not k.startswith("x-") and k != "$id"}
-    if isinstance(schema, list):
-        return [_plain(v) for v in schema]
-    return schema

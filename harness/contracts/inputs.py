@@ -17,7 +17,7 @@ from hypothesis_jsonschema import from_schema
 from pydantic import ValidationError
 
 from harness.contracts.errors import ContractError
-from harness.contracts.registry import Registry
+from harness.contracts.registry import Registry, plain_schema
 from reference_system.messages import SubtaskMessage
 
 
@@ -56,15 +56,6 @@ def load_golden(directory: Path, role: str, input_contract: str, registry: Regis
     return out
 
 
-def _plain(schema: Any) -> Any:
-    """The schema without the registry's extension keywords and id."""
-    if isinstance(schema, dict):
-        return {k: _plain(v) for k, v in schema.items() if not k.startswith("x-") and k != "$id"}
-    if isinstance(schema, list):
-        return [_plain(v) for v in schema]
-    return schema
-
-
 def subtasks(role: str, inputs_schema: Any) -> st.SearchStrategy[SubtaskMessage]:
     """Subtasks for ``role`` whose inputs are drawn from the input contract."""
     ids = itertools.count()
@@ -81,7 +72,7 @@ def subtasks(role: str, inputs_schema: Any) -> st.SearchStrategy[SubtaskMessage]
             inputs=inputs,
         )
 
-    return st.builds(build, from_schema(_plain(inputs_schema)), topics, st.integers(100, 4000))
+    return st.builds(build, from_schema(plain_schema(inputs_schema)), topics, st.integers(100, 4000))
 
 
 class _Found(Exception):

@@ -199,3 +199,12 @@ def validation_errors(validator: Any, instance: Any, limit: int = 20) -> list[st
 
 def _short(s: str, n: int = 160) -> str:
     return s if len(s) <= n else s[: n - 3] + "..."
+
+
+def plain_schema(schema: Any) -> Any:
+    """The schema without the registry's extension keywords and id."""
+    if isinstance(schema, dict):
+        return {k: plain_schema(v) for k, v in schema.items() if not k.startswith("x-") and k != "$id"}
+    if isinstance(schema, list):
+        return [plain_schema(v) for v in schema]
+    return schema
