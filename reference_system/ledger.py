@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
+
+_HOLD = "hold_"
 
 
 class BudgetBusy(Exception):
@@ -17,7 +20,15 @@ class BudgetBusy(Exception):
 
 class Ledger:
     """``hold_seconds``: a hold older than this was left by an attempt that
-    died (a crash, or a throttled settle) and is taken back."""
+    died (a crash, say) and is taken back.
+
+    Each hold is an attribute of its own (``hold_<ms>_<tokens>_<id>``: when
+    it was taken, how much, and by whom), so a settle can be made idempotent (it removes its
+    hold, on condition that the hold is still there) and retried safely. A
+    settle that fails (throttled, partitioned, an unknown outcome) is owed:
+    this ledger pays it before its next read, and a worker loop pays what it
+    owes on every turn, so a hold outlives a failed settle only briefly
+    rather than blocking the subtask for ``hold_seconds``."""
 
     def __init__(
         self, ddb: Any, table: str, *, hold_seconds: float = 120.0, clock: Callable[[], float] = time.time
@@ -26,6 +37,7 @@ class Ledger:
         self._table = table
         self.hold_seconds = hold_seconds
         self._clock = clock
+        self.owed: dict[tuple[str, str], int] = {}  # (subtask, hold) -> tokens used, not yet settled
 
     def _get(self, pk: str) -> dict[str, Any]:
         r = self._ddb.get_item(TableName=self._table, Key={"pk": {"S": pk}}, ConsistentRead=True)
@@ -38,55 +50,80 @@ class Ledger:
 
     def spent(self, subtask_id: str) -> tuple[int, int]:
         """(tokens spent, tokens held by attempts in flight) for the subtask.
-        A hold abandoned by a dead attempt is taken back first."""
+        What this ledger owes is paid first, and a hold abandoned by a dead
+        attempt is taken back."""
+        self.settle_owed()
         it = self._get(f"budget:{subtask_id}")
         committed = int(it.get("committed", {}).get("N", "0"))
         held = int(it.get("held", {}).get("N", "0"))
-        held_at = it.get("held_at", {}).get("N")
-        if held and held_at is not None and self._clock() - float(held_at) > self.hold_seconds:
-            try:
-                self._ddb.update_item(
-                    TableName=self._table,
-                    Key={"pk": {"S": f"budget:{subtask_id}"}},
-                    UpdateExpression="SET committed = committed - :h, held = held - :h",
-                    ConditionExpression="held_at = :at AND held = :h",
-                    ExpressionAttributeValues={":h": {"N": str(held)}, ":at": {"N": held_at}},
-                )
-            except self._ddb.exceptions.ConditionalCheckFailedException:
-                return self.spent(subtask_id)  # it changed meanwhile: look again
-            committed, held = committed - held, 0
+        cutoff = (self._clock() - self.hold_seconds) * 1000
+        for name in it:
+            if name.startswith(_HOLD) and int(name.split("_")[1]) < cutoff:
+                tokens = _hold_tokens(name)
+                if self._release(subtask_id, name, tokens, 0):
+                    committed, held = committed - tokens, held - tokens
         return committed - held, held
 
-    def hold(self, subtask_id: str, tokens: int, budget: int) -> bool:
-        """Hold ``tokens`` of the budget for one model call; False if they are not there."""
+    def hold(self, subtask_id: str, tokens: int, budget: int) -> str | None:
+        """Hold ``tokens`` of the budget for one model call; the hold's name,
+        or None if the tokens are not there."""
+        name = f"{_HOLD}{int(self._clock() * 1000)}_{tokens}_{uuid.uuid4().hex[:12]}"
         try:
             self._ddb.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": f"budget:{subtask_id}"}},
                 UpdateExpression=(
-                    "SET committed = if_not_exists(committed, :z) + :n, held = if_not_exists(held, :z) + :n,"
-                    " held_at = :now"
+                    "SET committed = if_not_exists(committed, :z) + :n, held = if_not_exists(held, :z) + :n, #h = :n"
                 ),
                 ConditionExpression="attribute_not_exists(pk) OR committed <= :room",
+                ExpressionAttributeNames={"#h": name},
                 ExpressionAttributeValues={
                     ":z": {"N": "0"},
                     ":n": {"N": str(tokens)},
                     ":room": {"N": str(budget - tokens)},
-                    ":now": {"N": repr(self._clock())},
                 },
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return None
+        return name
+
+    def settle(self, subtask_id: str, hold: str, used: int) -> None:
+        """Release a hold, charging what the call really used. If this fails
+        the settle is owed (see :meth:`settle_owed`) and the error raised."""
+        try:
+            self._settle(subtask_id, hold, used)
+        except Exception:
+            self.owed[(subtask_id, hold)] = used
+            raise
+
+    def settle_owed(self) -> int:
+        """Retry every settle that failed; returns how many are still owed."""
+        for (sub, hold), used in list(self.owed.items()):
+            try:
+                self._settle(sub, hold, used)
+            except Exception:  # noqa: BLE001 - still owed; tried again on the next turn
+                continue
+            del self.owed[(sub, hold)]
+        return len(self.owed)
+
+    def _settle(self, subtask_id: str, hold: str, used: int) -> None:
+        # Gone already: settled by an earlier try whose answer was lost, or taken back.
+        self._release(subtask_id, hold, _hold_tokens(hold), used)
+
+    def _release(self, subtask_id: str, hold: str, held: int, used: int) -> bool:
+        """Remove one hold, charging ``used``; False if it was gone already."""
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"budget:{subtask_id}"}},
+                UpdateExpression="SET committed = committed + :d, held = held - :h REMOVE #h",
+                ConditionExpression="attribute_exists(#h)",
+                ExpressionAttributeNames={"#h": hold},
+                ExpressionAttributeValues={":d": {"N": str(used - held)}, ":h": {"N": str(held)}},
             )
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return False
         return True
-
-    def settle(self, subtask_id: str, held: int, used: int) -> None:
-        """Release a hold, charging what the call really used."""
-        self._ddb.update_item(
-            TableName=self._table,
-            Key={"pk": {"S": f"budget:{subtask_id}"}},
-            UpdateExpression="SET committed = committed + :d, held = held - :h",
-            ExpressionAttributeValues={":d": {"N": str(used - held)}, ":h": {"N": str(held)}},
-        )
 
     # -- results --------------------------------------------------------------
 
@@ -99,3 +136,7 @@ class Ledger:
             TableName=self._table,
             Item={"pk": {"S": f"result:{subtask_id}"}, "body": {"S": json.dumps(result, sort_keys=True)}},
         )
+
+
+def _hold_tokens(hold: str) -> int:
+    return int(hold.split("_")[2])

@@ -66,6 +66,9 @@ class WorkerLoop(QueueConsumer):
         self.ledger = Ledger(self.ddb, resources.idempotency_table)
 
     def step(self) -> bool:
+        if self.ledger.owed:
+            # A settle that failed holds tokens other attempts may need: pay it first.
+            self.ledger.settle_owed()
         msgs = bus.receive(self.sqs, self.queue_url, 1, self.wait_seconds)
         if not msgs:
             return False

@@ -81,8 +81,9 @@ class WorkerContext:
         two attempts in flight cannot both spend the same share. The model may
         generate only what is left; an answer cut short fails the subtask."""
         sub = self.task.subtask_id
-        spent, held = self.ledger.spent(sub) if self.ledger else (0, 0)
-        remaining = self.budget - spent - held - self.tokens_used
+        # With a ledger, what this attempt spent so far is in it already.
+        spent, held = self.ledger.spent(sub) if self.ledger else (self.tokens_used, 0)
+        remaining = self.budget - spent - held
         need = count_tokens(prompt)
         if need >= remaining:
             if held:
@@ -90,7 +91,8 @@ class WorkerContext:
             raise BudgetExceeded(
                 f"token budget exceeded: prompt needs {need} tokens, {max(remaining, 0)} of {self.budget} left"
             )
-        if self.ledger and not self.ledger.hold(sub, remaining, self.budget):
+        hold = self.ledger.hold(sub, remaining, self.budget) if self.ledger else None
+        if self.ledger and hold is None:
             raise BudgetBusy(f"{sub}: the budget changed under this attempt")
         limit = remaining - need
         used = 0
@@ -110,18 +112,16 @@ class WorkerContext:
             )
             used = c.total_tokens
         finally:
-            if self.ledger:
+            if self.ledger and hold is not None:
                 # A call that failed is charged its prompt: what it generated is unknown.
-                self.ledger.settle(sub, remaining, used if used else need)
+                self.ledger.settle(sub, hold, used if used else need)
         self.tokens_used += used
         if used > remaining:  # a model that ignored its limit
-            raise BudgetExceeded(
-                f"token budget exceeded: used {spent + self.tokens_used} of {self.budget} tokens"
-            )
+            raise BudgetExceeded(f"token budget exceeded: used {spent + used} of {self.budget} tokens")
         if getattr(c, "truncated", False):
             raise BudgetExceeded(
                 f"token budget exceeded: the answer was cut at {c.output_tokens} tokens "
-                f"({spent + self.tokens_used} of {self.budget} used)"
+                f"({spent + used} of {self.budget} used)"
             )
         return c
 

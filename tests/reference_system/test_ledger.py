@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 
+import harness
 from harness.backends import Endpoints
+from harness.faults import Fault, FaultInjector, FaultPlan, Target, Trigger
+from harness.history.recorder import Recorder
 from harness.instrument.session import plain_session
 from reference_system.ledger import Ledger
 from reference_system.resources import deploy
@@ -25,12 +29,14 @@ def parts(endpoints: Endpoints) -> tuple[Ledger, Clock]:
 
 def test_budget_is_charged_across_attempts(parts: tuple[Ledger, Clock]) -> None:
     ledger, _ = parts
-    assert ledger.hold("s", 100, 100)
-    ledger.settle("s", 100, 30)
+    h = ledger.hold("s", 100, 100)
+    assert h
+    ledger.settle("s", h, 30)
     assert ledger.spent("s") == (30, 0)
-    assert ledger.hold("s", 70, 100)  # exactly what is left
+    h = ledger.hold("s", 70, 100)  # exactly what is left
+    assert h
     assert not ledger.hold("s", 1, 100)  # nothing left while it is held
-    ledger.settle("s", 70, 70)
+    ledger.settle("s", h, 70)
     assert ledger.spent("s") == (100, 0)
     assert not ledger.hold("s", 1, 100)
 
@@ -38,8 +44,17 @@ def test_budget_is_charged_across_attempts(parts: tuple[Ledger, Clock]) -> None:
 def test_two_attempts_cannot_hold_the_same_tokens(parts: tuple[Ledger, Clock]) -> None:
     ledger, _ = parts
     assert ledger.hold("s", 80, 100)
-    assert not ledger.hold("s", 80, 100)
+    assert ledger.hold("s", 80, 100) is None
     assert ledger.spent("s") == (0, 80)
+
+
+def test_a_settle_tried_twice_charges_once(parts: tuple[Ledger, Clock]) -> None:
+    ledger, _ = parts
+    h = ledger.hold("s", 100, 100)
+    assert h
+    ledger.settle("s", h, 30)
+    ledger.settle("s", h, 30)  # a retry after a lost answer
+    assert ledger.spent("s") == (30, 0)
 
 
 def test_a_hold_left_by_a_dead_attempt_is_taken_back(parts: tuple[Ledger, Clock]) -> None:
@@ -50,6 +65,62 @@ def test_a_hold_left_by_a_dead_attempt_is_taken_back(parts: tuple[Ledger, Clock]
     clock.now += 61
     assert ledger.spent("s") == (0, 0)
     assert ledger.hold("s", 100, 100)
+
+
+def test_only_the_holds_of_dead_attempts_are_taken_back(parts: tuple[Ledger, Clock]) -> None:
+    ledger, clock = parts
+    assert ledger.hold("s", 60, 100)  # dies
+    clock.now += 100
+    live = ledger.hold("s", 40, 100)
+    assert live
+    clock.now += 21
+    assert ledger.spent("s") == (0, 40)  # the first is taken back, the second is not
+    ledger.settle("s", live, 10)
+    assert ledger.spent("s") == (10, 0)
+    # The dead attempt's settle, should it come after all, charges nothing twice.
+    assert ledger.hold("s", 90, 100)
+
+
+def test_a_failed_settle_is_owed_and_paid_before_the_next_read(endpoints: Endpoints) -> None:
+    res = deploy(plain_session(endpoints))
+    recorder = Recorder()
+    # The second UpdateItem of this worker is its settle: throttled, as the SDK gives up.
+    plan = FaultPlan(
+        seed=0,
+        faults=[
+            Fault(
+                kind="throttle",
+                target=Target(service="dynamodb", operation="UpdateItem"),
+                trigger=Trigger(nth=2),
+            )
+        ],
+    )
+    session = harness.session(endpoints, "worker-1", recorder)
+    FaultInjector(plan, recorder).install(session)
+    mine = Ledger(session.client("dynamodb"), res.idempotency_table)
+    other = Ledger(plain_session(endpoints).client("dynamodb"), res.idempotency_table)
+
+    h = mine.hold("s", 100, 100)
+    assert h
+    with pytest.raises(ClientError, match="ProvisionedThroughputExceeded"):
+        mine.settle("s", h, 30)
+    assert mine.owed == {("s", h): 30}
+    assert other.spent("s") == (0, 100)  # another worker still sees the hold
+    assert mine.settle_owed() == 0 and not mine.owed
+    assert other.spent("s") == (30, 0)
+    assert mine.spent("s") == (30, 0)
+
+
+def test_what_is_owed_is_paid_by_the_next_read(endpoints: Endpoints) -> None:
+    res = deploy(plain_session(endpoints))
+    ddb = plain_session(endpoints).client("dynamodb")
+    ledger = Ledger(ddb, res.idempotency_table)
+    h = ledger.hold("s", 100, 100)
+    assert h
+    ledger.owed[("s", h)] = 25  # as a failed settle leaves it
+    assert ledger.spent("other") == (0, 0)
+    assert not ledger.owed
+    assert ledger.spent("s") == (25, 0)
 
 
 def test_results_are_kept_for_redeliveries(parts: tuple[Ledger, Clock]) -> None:

@@ -228,3 +228,44 @@ def test_dead_letter_queues_are_polled_every_interval_not_every_turn(
     for _ in range(5):
         system.supervisor.step()
     assert dlq_polls() == 6
+
+
+def test_a_throttled_budget_settle_delays_a_subtask_but_does_not_dead_letter_it(
+    endpoints: Endpoints,
+) -> None:
+    """A worker's settle (the UpdateItem that releases its budget hold) is
+    throttled once. The message is redelivered; the worker pays the settle it
+    owes on its next turn, so the redelivery finds the budget free, not held
+    for ``hold_seconds`` (which would fail every delivery until the message
+    was dead-lettered)."""
+    from harness.faults import Fault, FaultInjector, FaultPlan, Target, Trigger
+    from reference_system import WorkerLoop
+
+    rec = Recorder()
+    system = build_system(endpoints, rec)
+    plan = FaultPlan(
+        seed=0,
+        faults=[
+            Fault(
+                kind="throttle",
+                target=Target(agent="research-1", service="dynamodb", operation="UpdateItem"),
+                trigger=Trigger(nth=2),  # the first is the hold, the second its settle
+            )
+        ],
+    )
+    session = harness.session(endpoints, "research-1", rec)
+    FaultInjector(plan, rec).install(session)
+    old = system.workers[0]
+    assert old.capability == "research"
+    system.workers[0] = WorkerLoop(old.worker, session, system.resources, old.model)
+    system.supervisor.submit(BriefRequest(request_id="t1", topic="heat pumps", token_budget=4000))
+    system.run(timeout=60)
+
+    assert any(o.f == "fault.throttle" for o in rec.ops)
+    errors = [o for o in rec.ops if o.f == "worker.error" and o.type == "invoke"]
+    assert len(errors) == 1 and "ProvisionedThroughputExceeded" in errors[0].value["reason"]
+    assert _items(system)["t1"]["state"] == "done"
+    assert not system.workers[0].ledger.owed
+    ddb = harness.session(endpoints, "probe").client("dynamodb")
+    for it in ddb.scan(TableName=system.resources.idempotency_table)["Items"]:
+        assert not any(name.startswith("hold_") for name in it), it["pk"]
