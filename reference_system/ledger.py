@@ -6,12 +6,28 @@ the work (or paying for it twice)."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.parsers import ResponseParserError
+
+log = logging.getLogger(__name__)
+
 _HOLD = "hold_"
+_TOMB = "gone_"
+_RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
 
 
 class BudgetBusy(Exception):
@@ -51,16 +67,17 @@ class Ledger:
     def spent(self, subtask_id: str) -> tuple[int, int]:
         """(tokens spent, tokens held by attempts in flight) for the subtask.
         What this ledger owes is paid first, and a hold abandoned by a dead
-        attempt is taken back."""
+        attempt is taken back (never one this ledger still owes a settle for)."""
         self.settle_owed()
         it = self._get(f"budget:{subtask_id}")
         committed = int(it.get("committed", {}).get("N", "0"))
         held = int(it.get("held", {}).get("N", "0"))
         cutoff = (self._clock() - self.hold_seconds) * 1000
+        mine = {hold for sub, hold in self.owed if sub == subtask_id}
         for name in it:
-            if name.startswith(_HOLD) and int(name.split("_")[1]) < cutoff:
+            if name.startswith(_HOLD) and name not in mine and int(name.split("_")[1]) < cutoff:
                 tokens = _hold_tokens(name)
-                if self._release(subtask_id, name, tokens, 0):
+                if self._take_back(subtask_id, name, tokens):
                     committed, held = committed - tokens, held - tokens
         return committed - held, held
 
@@ -87,39 +104,74 @@ class Ledger:
             return None
         return name
 
-    def settle(self, subtask_id: str, hold: str, used: int) -> None:
-        """Release a hold, charging what the call really used. If this fails
-        the settle is owed (see :meth:`settle_owed`) and the error raised."""
+    def settle(self, subtask_id: str, hold: str, used: int) -> bool:
+        """Release a hold, charging what the call really used. True when done;
+        False when the write failed in a way worth retrying (throttled, cut
+        off, an unknown outcome): the settle is then owed (see
+        :meth:`settle_owed`). Any other error is raised."""
         try:
             self._settle(subtask_id, hold, used)
-        except Exception:
+        except (ClientError, BotoCoreError) as e:
+            if not retryable(e):
+                raise
             self.owed[(subtask_id, hold)] = used
-            raise
+            return False
+        return True
 
     def settle_owed(self) -> int:
-        """Retry every settle that failed; returns how many are still owed."""
+        """Retry every settle that failed; returns how many are still owed.
+        One that fails for good (not worth retrying) is given up, and its
+        hold left to be taken back after ``hold_seconds``."""
         for (sub, hold), used in list(self.owed.items()):
             try:
                 self._settle(sub, hold, used)
-            except Exception:  # noqa: BLE001 - still owed; tried again on the next turn
-                continue
+            except (ClientError, BotoCoreError) as e:
+                if retryable(e):
+                    continue  # still owed; tried again on the next turn
+                log.warning("giving up the settle of %s (%s): %s", sub, hold, e)
             del self.owed[(sub, hold)]
         return len(self.owed)
 
     def _settle(self, subtask_id: str, hold: str, used: int) -> None:
-        # Gone already: settled by an earlier try whose answer was lost, or taken back.
-        self._release(subtask_id, hold, _hold_tokens(hold), used)
+        held = _hold_tokens(hold)
+        if self._update(
+            subtask_id,
+            "SET committed = committed + :d, held = held - :h REMOVE #h",
+            {"#h": hold},
+            {":d": used - held, ":h": held},
+        ):
+            return
+        # Taken back as abandoned meanwhile: charge what was used, once.
+        # (Neither there: an earlier try was applied, its answer lost.)
+        self._update(
+            subtask_id, "SET committed = committed + :d REMOVE #t", {"#t": _tomb(hold)}, {":d": used}
+        )
 
-    def _release(self, subtask_id: str, hold: str, held: int, used: int) -> bool:
-        """Remove one hold, charging ``used``; False if it was gone already."""
+    def _take_back(self, subtask_id: str, hold: str, held: int) -> bool:
+        """Release a hold left by a dead attempt, charging nothing, and leave
+        a tombstone so that its settle, should it come after all, still
+        charges what the call used."""
+        return self._update(
+            subtask_id,
+            "SET committed = committed - :h, held = held - :h, #t = :h REMOVE #h",
+            {"#h": hold, "#t": _tomb(hold)},
+            {":h": held},
+        )
+
+    def _update(
+        self, subtask_id: str, expression: str, names: dict[str, str], values: dict[str, int]
+    ) -> bool:
+        """One conditional update of the subtask's budget item (on its first
+        name existing); False if that was gone."""
+        first = next(iter(names))
         try:
             self._ddb.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": f"budget:{subtask_id}"}},
-                UpdateExpression="SET committed = committed + :d, held = held - :h REMOVE #h",
-                ConditionExpression="attribute_exists(#h)",
-                ExpressionAttributeNames={"#h": hold},
-                ExpressionAttributeValues={":d": {"N": str(used - held)}, ":h": {"N": str(held)}},
+                UpdateExpression=expression,
+                ConditionExpression=f"attribute_exists({first})",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={k: {"N": str(v)} for k, v in values.items()},
             )
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return False
@@ -140,3 +192,18 @@ class Ledger:
 
 def _hold_tokens(hold: str) -> int:
     return int(hold.split("_")[2])
+
+
+def _tomb(hold: str) -> str:
+    return _TOMB + hold[len(_HOLD) :]
+
+
+def retryable(e: Exception) -> bool:
+    """An AWS error worth trying again: throttling, a server error, or no
+    answer at all (a connection cut, a timeout)."""
+    if isinstance(e, ClientError):
+        err = e.response.get("Error", {})
+        status = int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        code = str(err.get("Code", ""))
+        return status >= 500 or "Throttl" in code or code in _RETRYABLE_CODES
+    return isinstance(e, (HTTPClientError, BotoConnectionError, ResponseParserError))

@@ -113,7 +113,9 @@ class WorkerContext:
             used = c.total_tokens
         finally:
             if self.ledger and hold is not None:
-                # A call that failed is charged its prompt: what it generated is unknown.
+                # A call that failed is charged its prompt: what it generated is
+                # unknown. A settle that fails is owed and paid later: the
+                # answer (or the call's own error) stands.
                 self.ledger.settle(sub, hold, used if used else need)
         self.tokens_used += used
         if used > remaining:  # a model that ignored its limit

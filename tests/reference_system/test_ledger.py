@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -52,8 +54,8 @@ def test_a_settle_tried_twice_charges_once(parts: tuple[Ledger, Clock]) -> None:
     ledger, _ = parts
     h = ledger.hold("s", 100, 100)
     assert h
-    ledger.settle("s", h, 30)
-    ledger.settle("s", h, 30)  # a retry after a lost answer
+    assert ledger.settle("s", h, 30)
+    assert ledger.settle("s", h, 30)  # a retry after a lost answer
     assert ledger.spent("s") == (30, 0)
 
 
@@ -69,46 +71,78 @@ def test_a_hold_left_by_a_dead_attempt_is_taken_back(parts: tuple[Ledger, Clock]
 
 def test_only_the_holds_of_dead_attempts_are_taken_back(parts: tuple[Ledger, Clock]) -> None:
     ledger, clock = parts
-    assert ledger.hold("s", 60, 100)  # dies
+    dead = ledger.hold("s", 60, 100)
+    assert dead
     clock.now += 100
     live = ledger.hold("s", 40, 100)
     assert live
     clock.now += 21
     assert ledger.spent("s") == (0, 40)  # the first is taken back, the second is not
-    ledger.settle("s", live, 10)
+    assert ledger.settle("s", live, 10)
     assert ledger.spent("s") == (10, 0)
-    # The dead attempt's settle, should it come after all, charges nothing twice.
-    assert ledger.hold("s", 90, 100)
+    # The presumed-dead attempt settles after all: what it used is charged, once.
+    assert ledger.settle("s", dead, 50)
+    assert ledger.spent("s") == (60, 0)
+    assert ledger.settle("s", dead, 50)  # a retry after a lost answer
+    assert ledger.spent("s") == (60, 0)
+    assert ledger.hold("s", 40, 100) and not ledger.hold("s", 1, 100)
 
 
-def test_a_failed_settle_is_owed_and_paid_before_the_next_read(endpoints: Endpoints) -> None:
-    res = deploy(plain_session(endpoints))
+def _throttled_updates(endpoints: Endpoints, trigger: Trigger) -> Any:
     recorder = Recorder()
-    # The second UpdateItem of this worker is its settle: throttled, as the SDK gives up.
     plan = FaultPlan(
         seed=0,
         faults=[
-            Fault(
-                kind="throttle",
-                target=Target(service="dynamodb", operation="UpdateItem"),
-                trigger=Trigger(nth=2),
-            )
+            Fault(kind="throttle", target=Target(service="dynamodb", operation="UpdateItem"), trigger=trigger)
         ],
     )
     session = harness.session(endpoints, "worker-1", recorder)
     FaultInjector(plan, recorder).install(session)
-    mine = Ledger(session.client("dynamodb"), res.idempotency_table)
+    return session.client("dynamodb")
+
+
+def test_a_failed_settle_is_owed_and_paid_before_the_next_read(endpoints: Endpoints) -> None:
+    res = deploy(plain_session(endpoints))
+    # The second UpdateItem of this worker is its settle: throttled, as the SDK gives up.
+    mine = Ledger(_throttled_updates(endpoints, Trigger(nth=2)), res.idempotency_table)
     other = Ledger(plain_session(endpoints).client("dynamodb"), res.idempotency_table)
 
     h = mine.hold("s", 100, 100)
     assert h
-    with pytest.raises(ClientError, match="ProvisionedThroughputExceeded"):
-        mine.settle("s", h, 30)
+    assert mine.settle("s", h, 30) is False
     assert mine.owed == {("s", h): 30}
     assert other.spent("s") == (0, 100)  # another worker still sees the hold
     assert mine.settle_owed() == 0 and not mine.owed
     assert other.spent("s") == (30, 0)
     assert mine.spent("s") == (30, 0)
+
+
+def test_a_hold_whose_settle_is_owed_is_not_taken_back_by_its_owner(
+    endpoints: Endpoints, parts: tuple[Ledger, Clock]
+) -> None:
+    other, clock = parts
+    table = other._table
+    h = other.hold("s", 100, 100)
+    assert h
+    # This worker owes the settle and cannot pay it: every UpdateItem is throttled.
+    mine = Ledger(_throttled_updates(endpoints, Trigger(probability=1.0)), table, clock=clock)
+    mine.owed[("s", h)] = 40
+    clock.now += 121
+    assert mine.spent("s") == (0, 100)  # still owed, so still held
+    assert mine.owed == {("s", h): 40}
+    assert other.spent("s") == (0, 0)  # anyone else takes the old hold back
+    other.owed.update(mine.owed)  # the owner pays after all, once
+    assert other.settle_owed() == 0
+    assert other.spent("s") == (40, 0)
+
+
+def test_a_settle_that_cannot_succeed_is_raised_not_owed(endpoints: Endpoints) -> None:
+    ledger = Ledger(plain_session(endpoints).client("dynamodb"), "no-such-table")
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        ledger.settle("s", "hold_1_10_abc", 5)
+    assert not ledger.owed
+    ledger.owed[("s", "hold_1_10_abc")] = 5
+    assert ledger.settle_owed() == 0  # given up, not retried for ever
 
 
 def test_what_is_owed_is_paid_by_the_next_read(endpoints: Endpoints) -> None:

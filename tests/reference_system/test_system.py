@@ -230,14 +230,12 @@ def test_dead_letter_queues_are_polled_every_interval_not_every_turn(
     assert dlq_polls() == 6
 
 
-def test_a_throttled_budget_settle_delays_a_subtask_but_does_not_dead_letter_it(
-    endpoints: Endpoints,
-) -> None:
+def test_a_throttled_budget_settle_is_owed_not_fatal(endpoints: Endpoints) -> None:
     """A worker's settle (the UpdateItem that releases its budget hold) is
-    throttled once. The message is redelivered; the worker pays the settle it
-    owes on its next turn, so the redelivery finds the budget free, not held
-    for ``hold_seconds`` (which would fail every delivery until the message
-    was dead-lettered)."""
+    throttled once. The answer stands: the settle is owed and paid on the
+    worker's next turn, so nothing is redone and no hold is left to block a
+    redelivery for ``hold_seconds`` (which would fail every delivery of the
+    message until it was dead-lettered)."""
     from harness.faults import Fault, FaultInjector, FaultPlan, Target, Trigger
     from reference_system import WorkerLoop
 
@@ -261,11 +259,22 @@ def test_a_throttled_budget_settle_delays_a_subtask_but_does_not_dead_letter_it(
     system.supervisor.submit(BriefRequest(request_id="t1", topic="heat pumps", token_budget=4000))
     system.run(timeout=60)
 
-    assert any(o.f == "fault.throttle" for o in rec.ops)
-    errors = [o for o in rec.ops if o.f == "worker.error" and o.type == "invoke"]
-    assert len(errors) == 1 and "ProvisionedThroughputExceeded" in errors[0].value["reason"]
+    (throttled,) = [o for o in rec.ops if o.f == "fault.throttle"]
+    assert throttled.key == "research-1:dynamodb.UpdateItem"
+    assert not [o for o in rec.ops if o.f == "worker.error"]
     assert _items(system)["t1"]["state"] == "done"
     assert not system.workers[0].ledger.owed
+    calls = [o for o in rec.ops if o.f == "model.complete" and o.type == "ok" and "/research/" in o.key]
+    assert len(calls) == len({o.key for o in calls})  # no research was paid for twice
     ddb = harness.session(endpoints, "probe").client("dynamodb")
     for it in ddb.scan(TableName=system.resources.idempotency_table)["Items"]:
-        assert not any(name.startswith("hold_") for name in it), it["pk"]
+        if it["pk"]["S"].startswith("budget:"):
+            assert not any(name.startswith("hold_") for name in it), it["pk"]
+            assert it["held"]["N"] == "0"
+    spent = {f"budget:{o.key}": o.value["input_tokens"] + o.value["output_tokens"] for o in calls}
+    charged = {
+        it["pk"]["S"]: int(it["committed"]["N"])
+        for it in ddb.scan(TableName=system.resources.idempotency_table)["Items"]
+        if it["pk"]["S"] in spent
+    }
+    assert charged == spent
