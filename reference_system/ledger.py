@@ -36,7 +36,9 @@ class BudgetBusy(Exception):
 
 class Ledger:
     """``hold_seconds``: a hold older than this was left by an attempt that
-    died (a crash, say) and is taken back.
+    died (a crash, say) and is taken back. 0 is for a single owner that makes
+    one call at a time: any hold it finds (and does not owe a settle for) is
+    a dead incarnation's.
 
     Each hold is an attribute of its own (``hold_<ms>_<tokens>_<id>``: when
     it was taken, how much, and by whom), so a settle can be made idempotent (it removes its
@@ -75,7 +77,11 @@ class Ledger:
         cutoff = (self._clock() - self.hold_seconds) * 1000
         mine = {hold for sub, hold in self.owed if sub == subtask_id}
         for name in it:
-            if name.startswith(_HOLD) and name not in mine and int(name.split("_")[1]) < cutoff:
+            if (
+                name.startswith(_HOLD)
+                and name not in mine
+                and (self.hold_seconds <= 0 or int(name.split("_")[1]) < cutoff)
+            ):
                 tokens = _hold_tokens(name)
                 if self._take_back(subtask_id, name, tokens):
                     committed, held = committed - tokens, held - tokens

@@ -15,6 +15,8 @@ from harness.instrument.context import CORRELATION_ATTR, correlation
 from harness.instrument.effects import Effects
 from reference_system import bus
 from reference_system.breaker import Breakers
+from reference_system.budget import BudgetExceeded, complete_within
+from reference_system.ledger import Ledger
 from reference_system.llm import Model
 from reference_system.messages import BriefRequest, ProgressEvent, ResultMessage, StatusEvent, SubtaskMessage
 from reference_system.registry import NoAgentForCapability, Registry
@@ -23,7 +25,11 @@ from reference_system.states import TERMINAL
 from reference_system.store import VersionedStore, to_av
 
 #: Share of a task's token budget for each stage (research is split among its subtasks).
+#: Each stage's share of a task's token budget. The planning call is paid from
+#: the research share; the research subtasks share what it leaves.
 BUDGET_SHARES: dict[str, float] = {"research": 0.4, "write": 0.4, "review": 0.2}
+#: The most a planning call may generate.
+PLAN_TOKENS = 64
 STAGES: tuple[str, ...] = ("research", "write", "review")
 
 
@@ -56,6 +62,8 @@ class Supervisor:
         recorder = getattr(session, "recorder", None)
         self.effects = Effects(recorder if recorder is not None else Recorder(), agent)
         self.store = VersionedStore(self.ddb, resources.tasks_table, self.effects, cache=True)
+        # The only one planning: a hold it finds is a dead incarnation's (hold_seconds=0).
+        self.ledger = Ledger(self.ddb, resources.idempotency_table, hold_seconds=0)
         self.registry = Registry(self.ddb, resources.registry_table)
         self.breakers = Breakers(breaker_threshold, breaker_cooldown, clock, on_change=self._breaker_changed)
         self._clock = clock
@@ -255,9 +263,11 @@ class Supervisor:
         task = self.store.get(task_id)
         if task is None or task["state"] != "pending":
             return
-        plan = self.model.complete("plan", f"Plan research on {task['topic']}.", {"topic": task["topic"]})
-        subtopics: list[str] = plan.output["subtopics"]
-        share = int(task["budget"] * BUDGET_SHARES["research"]) // len(subtopics)
+        planned = self._plan(task)
+        if planned is None:
+            return
+        subtopics, research = planned
+        share = research // len(subtopics)
         subs = [
             self._create_subtask(task, "research", i, share, {"subtopic": s}) for i, s in enumerate(subtopics)
         ]
@@ -266,6 +276,32 @@ class Supervisor:
         for sub in subs:
             if sub["state"] == "pending":
                 self._send_subtask(task, sub)
+
+    def _plan(self, task: dict[str, Any]) -> tuple[list[str], int] | None:
+        """Plan a task's research: its subtopics, and what is left for them of
+        the research share once the planning is paid (by every attempt at it:
+        a restart may plan again). None: the plan did not fit, the task failed."""
+        task_id = str(task["pk"])
+        research = int(int(task["budget"]) * BUDGET_SHARES["research"])
+        key = f"{task_id}/plan"
+        try:
+            c = complete_within(
+                self.model,
+                self.effects,
+                self.ledger,
+                key=key,
+                task_id=task_id,
+                budget=research,
+                kind="plan",
+                prompt=f"Plan research on {task['topic']}.",
+                context={"topic": task["topic"]},
+                max_tokens=PLAN_TOKENS,
+            )
+        except BudgetExceeded as e:
+            self._fail_task(task_id, str(e))
+            return None
+        spent, held = self.ledger.spent(key)
+        return list(c.output["subtopics"]), research - spent - held
 
     def _resume(self, task_id: str) -> None:
         """Pick up a task found unfinished after a restart: send what was never

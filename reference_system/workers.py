@@ -7,13 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from harness.instrument.effects import Effects
-from reference_system.ledger import BudgetBusy, Ledger
-from reference_system.llm import Completion, Model, count_tokens
+from reference_system.budget import BudgetExceeded, complete_within
+from reference_system.ledger import Ledger
+from reference_system.llm import Completion, Model
 from reference_system.messages import SubtaskMessage
-
-
-class BudgetExceeded(Exception):
-    """The subtask would spend more tokens than its share of the budget."""
 
 
 class PermanentFailure(Exception):
@@ -74,57 +71,26 @@ class WorkerContext:
         return self.task.token_budget
 
     def complete(self, kind: str, prompt: str, context: dict[str, Any]) -> Completion:
-        """Call the model within this subtask's token budget (recorded).
-
-        The budget holds across redeliveries: what earlier attempts spent is
-        in the ledger, and a call first holds the tokens it may use there, so
-        two attempts in flight cannot both spend the same share. The model may
-        generate only what is left; an answer cut short fails the subtask."""
-        sub = self.task.subtask_id
-        # With a ledger, what this attempt spent so far is in it already.
-        spent, held = self.ledger.spent(sub) if self.ledger else (self.tokens_used, 0)
-        remaining = self.budget - spent - held
-        need = count_tokens(prompt)
-        if need >= remaining:
-            if held:
-                raise BudgetBusy(f"{sub}: another attempt holds {held} tokens of the budget")
-            raise BudgetExceeded(
-                f"token budget exceeded: prompt needs {need} tokens, {max(remaining, 0)} of {self.budget} left"
-            )
-        hold = self.ledger.hold(sub, remaining, self.budget) if self.ledger else None
-        if self.ledger and hold is None:
-            raise BudgetBusy(f"{sub}: the budget changed under this attempt")
-        limit = remaining - need
-        used = 0
+        """Call the model within this subtask's token budget (recorded; see
+        :func:`reference_system.budget.complete_within`). The budget holds
+        across redeliveries; an answer cut short fails the subtask."""
         try:
-            c = self.recorder.run(
-                "model.complete",
-                sub,
-                lambda: self.model.complete(kind, prompt, {**context, "max_tokens": limit}),
-                value={
-                    "task_id": self.task.task_id,
-                    "budget": self.budget,
-                    "max_tokens": limit,
-                    "kind": kind,
-                    "model": self.model.name,
-                },
-                result=lambda c: {"input_tokens": c.input_tokens, "output_tokens": c.output_tokens},
+            c = complete_within(
+                self.model,
+                self.recorder,
+                self.ledger,
+                key=self.task.subtask_id,
+                task_id=self.task.task_id,
+                budget=self.budget,
+                kind=kind,
+                prompt=prompt,
+                context=context,
+                spent_here=self.tokens_used,
             )
-            used = c.total_tokens
-        finally:
-            if self.ledger and hold is not None:
-                # A call that failed is charged its prompt: what it generated is
-                # unknown. A settle that fails is owed and paid later: the
-                # answer (or the call's own error) stands.
-                self.ledger.settle(sub, hold, used if used else need)
-        self.tokens_used += used
-        if used > remaining:  # a model that ignored its limit
-            raise BudgetExceeded(f"token budget exceeded: used {spent + used} of {self.budget} tokens")
-        if getattr(c, "truncated", False):
-            raise BudgetExceeded(
-                f"token budget exceeded: the answer was cut at {c.output_tokens} tokens "
-                f"({spent + used} of {self.budget} used)"
-            )
+        except BudgetExceeded as e:
+            self.tokens_used += e.used
+            raise
+        self.tokens_used += c.total_tokens
         return c
 
 

@@ -5,8 +5,8 @@ the latest allocation counts). Spend comes from ``model.complete`` (key =
 subtask id; invoke value with ``task_id`` and, optionally, the subtask's own
 ``budget`` and ``max_tokens``; ok value with ``input_tokens`` and
 ``output_tokens``). Only recorded calls count: a model call made outside
-``model.complete`` (the reference supervisor's planning call) is invisible
-here. Checked:
+``model.complete`` is invisible here (the reference system records every
+one, the supervisor's planning call included). Checked:
 
 - ``over_budget``: a task's spend in calls that completed ``ok`` exceeds its
   allocated budget, or a subtask's exceeds the budget its calls carried. A

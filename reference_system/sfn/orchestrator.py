@@ -91,10 +91,12 @@ class SfnOrchestrator(Supervisor):
         task = self.store.get(task_id)
         if task is None or task["state"] != "pending":
             return
-        plan = self.model.complete("plan", f"Plan research on {task['topic']}.", {"topic": task["topic"]})
-        subtopics: list[str] = plan.output["subtopics"]
+        planned = self._plan(task)
+        if planned is None:
+            return
+        subtopics, research = planned
         budget = int(task["budget"])
-        share = int(budget * BUDGET_SHARES["research"]) // len(subtopics)
+        share = research // len(subtopics)
         research = [
             self._create_subtask(task, "research", i, share, {"subtopic": s}) for i, s in enumerate(subtopics)
         ]

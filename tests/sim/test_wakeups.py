@@ -107,6 +107,10 @@ def test_an_idle_system_polls_at_the_long_poll_pace() -> None:
     with Simulation(SimConfig(seed=3, workload=[req], auditor=False)) as sim:
         sim.submit()
         assert sim.run() == "finished"
+        # The idle backoff ramps up over the first MAX_IDLE seconds; then count.
+        ramp = sim.clock.now() + 2 * MAX_IDLE
+        while sim.clock.now() < ramp:
+            sim.step()
         start, t0 = len(sim.ops), sim.clock.now()
         while sim.clock.now() < t0 + 60:
             sim.step()
