@@ -41,12 +41,14 @@ class Ledger:
     a dead incarnation's.
 
     Each hold is an attribute of its own (``hold_<ms>_<tokens>_<id>``: when
-    it was taken, how much, and by whom), so a settle can be made idempotent (it removes its
-    hold, on condition that the hold is still there) and retried safely. A
-    settle that fails (throttled, partitioned, an unknown outcome) is owed:
-    this ledger pays it before its next read, and a worker loop pays what it
-    owes on every turn, so a hold outlives a failed settle only briefly
-    rather than blocking the subtask for ``hold_seconds``."""
+    it was taken, how much, and by whom), so a settle is idempotent (it
+    removes its hold, on condition that the hold is still there) and can be
+    retried safely. A settle that fails (throttled, cut off, an unknown
+    outcome) is owed: this ledger pays it before its next read, and a worker
+    loop pays what it owes on every turn, so a hold outlives a failed settle
+    only briefly rather than blocking the subtask for ``hold_seconds``. A
+    hold taken back leaves a tombstone (``gone_...``), so that a settle
+    arriving after all still charges what its call used, once."""
 
     def __init__(
         self, ddb: Any, table: str, *, hold_seconds: float = 120.0, clock: Callable[[], float] = time.time

@@ -24,7 +24,6 @@ from reference_system.resources import CAPABILITIES, Resources
 from reference_system.states import TERMINAL
 from reference_system.store import VersionedStore, to_av
 
-#: Share of a task's token budget for each stage (research is split among its subtasks).
 #: Each stage's share of a task's token budget. The planning call is paid from
 #: the research share; the research subtasks share what it leaves.
 BUDGET_SHARES: dict[str, float] = {"research": 0.4, "write": 0.4, "review": 0.2}
