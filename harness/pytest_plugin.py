@@ -9,6 +9,7 @@ Options / ini keys:
   --harness-backend embedded|localstack|aws   harness_backend
   --harness-seed N                            harness_seed
   --harness-report DIR                        harness_report
+  --harness-system pkg.module:obj             harness_system (default: the reference system)
   --harness-worker capability=pkg.module:Class (repeatable)  harness_workers (one per line)
   --harness-aws-profile NAME                  harness_aws_profile
   --harness-allowed-account ID (repeatable)   harness_allowed_accounts
@@ -67,6 +68,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("harness_report", "default for --harness-report", default="")
     group.addoption(
+        "--harness-system",
+        default=None,
+        metavar="pkg.module:obj",
+        help="the system under test (a harness.system.System; default: the reference system)",
+    )
+    parser.addini("harness_system", "default for --harness-system", default="")
+    group.addoption(
         "--harness-worker",
         action="append",
         default=[],
@@ -95,11 +103,26 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "harness_checks(*checkers, specs=None, properties=True): the checkers run on the test's history "
-        "after it (default: idempotency, lost-update, budget, session, ordering; properties: stages, "
-        "crashes, and for simulated runs liveness and retries)",
+        "after it (default: idempotency, lost-update, budget, session, ordering, delivery; properties: "
+        "stages, crashes, and for simulated runs liveness and retries)",
     )
     if config.getoption("harness_worker") or config.getini("harness_workers"):
         _worker_specs(config)  # a malformed spec is a usage error, found before collection
+    if _opt(config, "system"):
+        _system(config)
+
+
+def _system(config: pytest.Config) -> str:
+    """The named system, loaded now: one that cannot be imported is a usage error."""
+    spec = str(_opt(config, "system") or "")
+    if spec:
+        from harness.system import SystemError_, load_system
+
+        try:
+            load_system(spec)
+        except SystemError_ as e:
+            raise pytest.UsageError(f"--harness-system: {e}") from None
+    return spec
 
 
 def _opt(config: pytest.Config, name: str) -> Any:
@@ -127,6 +150,12 @@ def _worker_specs(config: pytest.Config) -> list[str]:
         cap, eq, path = s.partition("=")
         if not eq or not cap.strip() or ":" not in path:
             raise pytest.UsageError(f"--harness-worker {s!r}: expected capability=pkg.module:Class")
+        from harness.system import SystemError_, load_object
+
+        try:
+            load_object(path.strip())
+        except SystemError_ as e:
+            raise pytest.UsageError(f"--harness-worker {s!r}: {e}") from None
     return specs
 
 
@@ -171,7 +200,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def harness_config(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The session's harness settings (backend, seed, report directory, system under test)."""
-    from harness.sim.case import System
+    from harness.sim.case import worker_options
+    from harness.system import SystemRef
     from harness.testing.config import HarnessConfig
 
     report = _opt(pytestconfig, "report")
@@ -185,7 +215,7 @@ def harness_config(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPat
         seed=_seed(pytestconfig),
         report_dir=report_dir,
         cases_dir=(report_dir / "cases") if report_dir else tmp_path_factory.mktemp("harness-cases"),
-        system=System.parse(_worker_specs(pytestconfig)),
+        system=SystemRef(_system(pytestconfig), worker_options(_worker_specs(pytestconfig))),
         aws_profile=_opt(pytestconfig, "aws_profile") or None,
         allowed_accounts=tuple(accounts),
     )
@@ -255,8 +285,9 @@ def harness_session(request: pytest.FixtureRequest, harness_backend: Any) -> Any
 
 @pytest.fixture
 def reference_system(request: pytest.FixtureRequest, harness_backend: Any) -> Iterator[Any]:
-    """The reference system (with ``--harness-worker`` implementations plugged
-    in) deployed on the backend and running; submit requests, then ``wait()``."""
+    """The system under test (``--harness-system``; the reference system by
+    default, with ``--harness-worker`` implementations plugged in) deployed on
+    the backend and running; submit requests, then ``wait()``."""
     import hashlib
 
     from harness.testing.live import LiveSystem

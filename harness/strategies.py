@@ -75,17 +75,28 @@ MODEL_CALLS: tuple[str, ...] = ("*", "research", "write", "review", "plan")
 
 
 def requests(
-    index: int, *, budgets: Sequence[int] | None = None, topics: Sequence[str] | None = None
+    index: int,
+    *,
+    budgets: Sequence[int] | None = None,
+    topics: Sequence[str] | None = None,
+    system: str | None = None,
 ) -> st.SearchStrategy[Any]:
-    """One BriefRequest with id ``r<index>``: a topic and a token budget."""
-    from reference_system.messages import BriefRequest
-    from reference_system.workload import DEFAULT_BUDGET, TIGHT_BUDGET, TOPICS
+    """One request of ``system`` (default: the reference system) with id
+    ``r<index>``, from the system's own strategy (``budgets`` and ``topics``
+    are passed on to it). A system with no strategy: one request of its
+    seeded workload."""
+    from harness.system import load_system
 
-    return st.builds(
-        lambda topic, budget: BriefRequest(request_id=f"r{index}", topic=topic, token_budget=budget),
-        st.sampled_from(list(topics or TOPICS)),
-        st.sampled_from(list(budgets or (DEFAULT_BUDGET, TIGHT_BUDGET))),
-    )
+    wl = load_system(system).workload
+    if wl.strategy is None:
+        return st.integers(0, 2**16).map(lambda seed: wl.requests(index + 1, seed)[index])
+    import inspect
+
+    kw = {k: v for k, v in (("budgets", budgets), ("topics", topics)) if v}
+    params = inspect.signature(wl.strategy).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        kw = {k: v for k, v in kw.items() if k in params}
+    return wl.strategy(index, **kw)  # type: ignore[no-any-return]
 
 
 @st.composite
@@ -96,12 +107,13 @@ def workloads(
     *,
     budgets: Sequence[int] | None = None,
     topics: Sequence[str] | None = None,
+    system: str | None = None,
 ) -> list[Any]:
-    """A list of BriefRequests (ids ``r0``, ``r1``, ...); shrinks to one
-    request on the first topic with the default budget. ``budgets`` to choose
-    from (default: the reference workload's roomy and tight budgets)."""
+    """A list of requests of ``system`` (ids ``r0``, ``r1``, ...); shrinks
+    to one simple request. For the reference system (the default): a topic
+    and a budget, ``budgets`` to choose from (default: its roomy and tight ones)."""
     n = draw(st.integers(min_requests, max_requests))
-    return [draw(requests(i, budgets=budgets, topics=topics)) for i in range(n)]
+    return [draw(requests(i, budgets=budgets, topics=topics, system=system)) for i in range(n)]
 
 
 # -- fault plans -------------------------------------------------------------------

@@ -44,10 +44,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from harness.faults.plan import CALL_KINDS, PROCESS_KINDS
-from harness.sim.case import Case, System, replay_command
+from harness.sim.case import Case, replay_command
 from harness.sim.checks import DEFAULT_CHECKERS, check_history, check_run, failures
 from harness.sim.config import SimResult
 from harness.strategies import KINDS, WORKERS, fault_plans, faults, schedules, workloads
+from harness.system import SystemRef
 
 __all__ = [
     "PROPERTIES",
@@ -96,50 +97,88 @@ def worker_faults(workers: tuple[str, ...] = WORKERS) -> st.SearchStrategy[Any]:
     return faults(WORKER_KINDS, workers, services=("sqs", "dynamodb"))
 
 
-def supervisor_faults(workers: tuple[str, ...] = WORKERS) -> st.SearchStrategy[Any]:
-    """The kinds the supervisor must survive (stale reads drawn more often:
-    they are what a read gets unless it asks for consistency)."""
+def supervisor_faults(
+    workers: tuple[str, ...] = WORKERS, supervisors: tuple[str, ...] = ("supervisor",)
+) -> st.SearchStrategy[Any]:
+    """The kinds a supervisor must survive (stale reads drawn more often:
+    they are what a read gets unless it asks for consistency). A system
+    with no supervisor: the same kinds aimed at its other agents."""
+    aim = supervisors[:1] or workers
     return st.one_of(
-        faults(SUPERVISOR_CALL_KINDS, ("supervisor",)),
-        faults(SUPERVISOR_STEP_KINDS, ("supervisor",)),
-        faults(("stale_read",), ("supervisor",)),
+        faults(SUPERVISOR_CALL_KINDS, aim),
+        faults(SUPERVISOR_STEP_KINDS, aim),
+        faults(("stale_read",), aim),
     )
 
 
-def survivable_faults(workers: tuple[str, ...] = WORKERS) -> st.SearchStrategy[Any]:
+def survivable_faults(
+    workers: tuple[str, ...] = WORKERS, supervisors: tuple[str, ...] = ("supervisor",)
+) -> st.SearchStrategy[Any]:
     """Any fault of the three families above."""
-    return st.one_of(model_faults(workers), worker_faults(workers), supervisor_faults(workers))
+    return st.one_of(model_faults(workers), worker_faults(workers), supervisor_faults(workers, supervisors))
+
+
+def _targets(system: SystemRef, workers: int, supervisors: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The names of the agents faults aim at: the workers (every agent that
+    is not a supervisor) and the supervisors, for a run of this scale."""
+    known = system.load().options
+    scale = {k: v for k, v in (("workers", workers), ("supervisors", supervisors)) if k in known}
+    agents = SystemRef(system.spec, {**scale, **system.options}).agents()
+    sups = tuple(a.name for a in agents if a.role == "supervisor")
+    others = tuple(a.name for a in agents if a.role not in ("supervisor", "consumer")) or tuple(
+        a.name for a in agents
+    )
+    return others, sups
 
 
 def cases(
-    system: System,
+    system: SystemRef,
     *,
     max_requests: int = 2,
     min_faults: int = 1,
     max_faults: int = 3,
     max_workers: int = 2,
     supervisors: int = 1,
-    fault: Callable[[tuple[str, ...]], st.SearchStrategy[Any]] | None = None,
+    fault: Callable[..., st.SearchStrategy[Any]] | None = None,
 ) -> st.SearchStrategy[Case]:
-    """Simulated runs of ``system``: a number of workers per capability, a
-    workload, a fault plan aimed at the agents that exist, a schedule and a
-    seed. Shrinks towards one worker, one request, one simple fault, the seeded
-    schedule and seed 0. ``fault`` makes a fault strategy for given worker names."""
+    """Simulated runs of ``system``: a number of workers per role (where the
+    system scales), a workload, a fault plan aimed at the agents that exist, a
+    schedule and a seed. Shrinks towards one worker, one request, one simple
+    fault, the seeded schedule and seed 0. ``fault`` makes a fault strategy
+    for given worker names (and ``supervisors=`` names)."""
     make = fault or survivable_faults
+    scales = "workers" in system.load().options
 
     def for_workers(n: int) -> st.SearchStrategy[Case]:
-        names = tuple(f"{c}-{i}" for i in range(1, n + 1) for c in ("research", "write", "review"))
+        workers, sups = _targets(system, n, supervisors)
         return st.builds(
             lambda seed, workload, plan, schedule: Case.of(
-                seed, workload, plan, schedule, system, workers=n, supervisors=supervisors
+                seed,
+                workload,
+                plan,
+                schedule,
+                system.spec,
+                dict(system.options),
+                workers=n,
+                supervisors=supervisors,
             ),
             st.integers(0, 2**16),
-            workloads(1, max_requests, budgets=BUDGETS),
-            fault_plans(make(names), min_faults=min_faults, max_faults=max_faults),
+            workloads(1, max_requests, budgets=BUDGETS, system=system.spec or None),
+            fault_plans(_call(make, workers, sups), min_faults=min_faults, max_faults=max_faults),
             schedules(),
         )
 
-    return st.integers(1, max_workers).flatmap(for_workers)
+    return st.integers(1, max_workers if scales else 1).flatmap(for_workers)
+
+
+def _call(
+    make: Callable[..., st.SearchStrategy[Any]], workers: tuple[str, ...], sups: tuple[str, ...]
+) -> Any:
+    import inspect
+
+    if "supervisors" in inspect.signature(make).parameters:
+        return make(workers, supervisors=sups)
+    return make(workers)
 
 
 @dataclass(frozen=True)
@@ -148,10 +187,15 @@ class Property:
 
     name: str
     doc: str
-    cases: Callable[[System], st.SearchStrategy[Case]]
+    cases: Callable[[SystemRef], st.SearchStrategy[Case]]
     #: Check liveness and retries too (else safety only).
     live: bool = True
     checkers: tuple[str, ...] = DEFAULT_CHECKERS
+    #: The system option this property needs (None: any system).
+    needs: str | None = None
+
+    def applies(self, system: SystemRef) -> bool:
+        return self.needs is None or self.needs in system.load().options
 
 
 PROPERTIES: dict[str, Property] = {
@@ -168,6 +212,7 @@ PROPERTIES: dict[str, Property] = {
                 max_faults=2,
             ),
             live=False,
+            needs="supervisors",
         ),
         Property(
             "survives_model_faults",
@@ -216,11 +261,14 @@ def check_case(
     the case for replay) when it does not hold."""
     p = PROPERTIES[prop] if isinstance(prop, str) else prop
     result = _simulate(case)
+    specs = case.sut.checker_specs()
     if p.live:
         note = f"run ended: {result.stopped} at {result.virtual_seconds:.1f} virtual seconds"
-        verdicts = check_run(result.ops, result.requests, result.task_states, p.checkers, note=note)
+        verdicts = check_run(
+            result.ops, result.requests, result.task_states, p.checkers, specs=specs, note=note
+        )
     else:
-        verdicts = check_history(result.ops, p.checkers)
+        verdicts = check_history(result.ops, p.checkers, specs=specs)
     bad = failures(verdicts)
     if bad:
         from harness.sim.explain import explain
@@ -228,7 +276,7 @@ def check_case(
         path = case.save(report_dir or default_report_dir(), p.name)
         raise PropertyFailed(
             f"{p.name}: {p.doc}\n"
-            f"does not hold for {case.system.describe()}:\n"
+            f"does not hold for {SystemRef(case.system, case.options).describe()}:\n"
             f"{explain(bad, result.ops)}\n\n"
             f"case (minimal, once shrunk):\n{case.describe()}\n\n"
             f"replay: {replay_command(path)}",
@@ -255,7 +303,7 @@ BASE_SETTINGS = settings(
 
 def property_test(
     prop: Property | str,
-    system: System,
+    system: SystemRef,
     *,
     max_examples: int,
     report_dir: Path | None = None,
@@ -313,7 +361,7 @@ class RunOutcome:
 
 
 def run_property(
-    prop: Property | str, system: System, *, max_examples: int, report_dir: Path | None = None
+    prop: Property | str, system: SystemRef, *, max_examples: int, report_dir: Path | None = None
 ) -> RunOutcome:
     """Run ``prop`` against ``system`` with a fixed sequence of examples (the
     same for every system) and no shrinking; count the examples up to the
@@ -345,15 +393,27 @@ def run_property(
 class SystemProperties:
     """The suite as pytest tests (subclass it in a test module). Uses the
     plugin's ``harness_config`` fixture: the system under test comes from
-    ``--harness-worker`` (or the ``harness_workers`` ini key), failing cases
-    are saved under ``--harness-report``. ``max_examples``: per property."""
+    ``--harness-system`` (the ``harness_system`` ini key; default: the
+    reference system), with ``--harness-worker`` swapping its workers;
+    failing cases are saved under ``--harness-report``. ``max_examples``:
+    per property. A property that needs what the system lacks (two
+    supervisors for split brain) holds trivially and says so."""
 
     max_examples: dict[str, int] = EXAMPLES
 
     def _run(self, name: str, harness_config: Any) -> None:
+        system = harness_config.system
+        if not PROPERTIES[name].applies(system):
+            import warnings
+
+            warnings.warn(
+                f"{name}: {system.describe()} has no {PROPERTIES[name].needs!r} option; not applicable",
+                stacklevel=2,
+            )
+            return
         property_test(
             name,
-            harness_config.system,
+            system,
             max_examples=self.max_examples.get(name, EXAMPLES[name]),
             report_dir=harness_config.cases_dir,
         )()

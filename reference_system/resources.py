@@ -106,6 +106,8 @@ def deploy(
         tag_map,
     )
     res.queues["audit"] = _queue(sqs, f"{prefix}-audit", {"VisibilityTimeout": vis}, tag_map)
+    # Where clients send their requests (BriefRequest messages); the supervisor takes them in.
+    res.queues["requests"] = _queue(sqs, f"{prefix}-requests", {"VisibilityTimeout": vis}, tag_map)
 
     sns = session.client("sns")
     res.topic_arn = sns.create_topic(

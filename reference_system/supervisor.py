@@ -154,6 +154,17 @@ class Supervisor:
     def finished(self) -> bool:
         return not self.open_tasks
 
+    def next_wake(self) -> float | None:
+        """When, on this supervisor's clock, it next has work of its own: at
+        once while it holds tasks to dispatch or resume, else at its next
+        sweep of open tasks; None when it knows of none (the driving hint of
+        :class:`harness.system.Agent`)."""
+        if self._to_dispatch or self._to_resume:
+            return self._clock()
+        if self.open_tasks:
+            return self._last_sweep + self.sweep_interval
+        return None
+
     # -- the loop ------------------------------------------------------------
 
     def step(self) -> bool:

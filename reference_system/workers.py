@@ -4,17 +4,14 @@ and the three the reference system ships with."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from harness.instrument.effects import Effects
+from harness.system.worker import PermanentFailure, Worker, load_worker
 from reference_system.budget import BudgetExceeded, complete_within
 from reference_system.ledger import Ledger
 from reference_system.llm import Completion, Model
 from reference_system.messages import SubtaskMessage
-
-
-class PermanentFailure(Exception):
-    """The subtask cannot succeed however often it is retried."""
 
 
 class IdempotentEffects:
@@ -94,13 +91,6 @@ class WorkerContext:
         return c
 
 
-@runtime_checkable
-class Worker(Protocol):
-    capability: str
-
-    def handle(self, task: SubtaskMessage, ctx: WorkerContext) -> dict[str, Any]: ...
-
-
 class ResearchWorker:
     capability = "research"
 
@@ -146,15 +136,11 @@ DEFAULT_WORKERS: dict[str, type] = {
     "review": ReviewWorker,
 }
 
-
-def load_worker(spec: str) -> Worker:
-    """A worker from ``pkg.module:Class`` (instantiated with no arguments)."""
-    import importlib
-
-    mod_name, _, cls_name = spec.partition(":")
-    if not cls_name:
-        raise ValueError(f"worker spec {spec!r} must look like pkg.module:Class")
-    obj = getattr(importlib.import_module(mod_name), cls_name)()
-    if not isinstance(obj, Worker):
-        raise TypeError(f"{spec} does not implement the Worker protocol (capability, handle)")
-    return obj
+__all__ = [
+    "DEFAULT_WORKERS",
+    "IdempotentEffects",
+    "PermanentFailure",
+    "Worker",
+    "WorkerContext",
+    "load_worker",
+]

@@ -18,13 +18,17 @@ class Invariant:
     detail: str
 
 
-def all_terminal(submitted: Iterable[str], states: Mapping[str, str]) -> Invariant:
-    """Every submitted request reached a terminal state."""
+def all_terminal(
+    submitted: Iterable[str], states: Mapping[str, str], terminal: Iterable[str] | None = None
+) -> Invariant:
+    """Every submitted request reached a terminal state (``terminal``: those
+    the system declares; default done and failed)."""
     ids = list(submitted)
-    unfinished = sorted(t for t in ids if states.get(t) not in TERMINAL_TASK_STATES)
+    ends = frozenset(terminal) if terminal is not None else TERMINAL_TASK_STATES
+    unfinished = sorted(t for t in ids if states.get(t) not in ends)
     holds = not unfinished
     detail = (
-        f"all {len(ids)} requests done or failed"
+        f"all {len(ids)} requests ended ({', '.join(sorted(ends))})"
         if holds
         else f"{len(unfinished)} of {len(ids)} unfinished, e.g. {', '.join(unfinished[:3])}"
     )

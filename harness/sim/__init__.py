@@ -5,7 +5,7 @@ same run one step at a time; a ``Case`` is a run saved for replay
 (``python -m harness.sim replay CASE.json``).
 """
 
-from harness.sim.case import Case, System
+from harness.sim.case import Case
 from harness.sim.clock import VirtualClock
 from harness.sim.config import SimConfig, SimResult, default_scenario
 from harness.sim.simulation import Simulation
@@ -16,7 +16,6 @@ __all__ = [
     "SimConfig",
     "SimResult",
     "Simulation",
-    "System",
     "VirtualClock",
     "default_scenario",
     "simulate",

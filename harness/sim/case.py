@@ -7,7 +7,6 @@ JSON file. The same case gives the same history, byte for byte::
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import shlex
 from collections.abc import Iterable
@@ -17,20 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from harness.faults.plan import FaultPlan
 from harness.sim.config import SimConfig, SimResult
+from harness.system import System, load_object, load_system
 
 if TYPE_CHECKING:
     from harness.checkers.verdict import Verdict
-
-
-def load_object(spec: str) -> Any:
-    """The object named by ``pkg.module:Name``."""
-    mod, _, name = spec.partition(":")
-    if not mod or not name:
-        raise ValueError(f"{spec!r} must look like pkg.module:Name")
-    obj: Any = importlib.import_module(mod)
-    for part in name.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 def spec_of(obj: Any) -> str:
@@ -38,51 +27,30 @@ def spec_of(obj: Any) -> str:
     return f"{obj.__module__}:{obj.__qualname__}"
 
 
-@dataclass(frozen=True)
-class System:
-    """Which implementations make up the system under test, by import path:
-    workers per capability (``research=pkg.mod:Class``), and optionally the
-    supervisor and the worker loop. Empty: the reference system."""
+def worker_options(specs: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Options swapping workers of a system that has them, from
+    ``capability=pkg.module:Class`` strings (``--harness-worker``): the
+    ``impls`` option, ``{capability: import path}``."""
+    workers: dict[str, str] = {}
+    for spec in specs:
+        cap, eq, path = spec.strip().partition("=")
+        if not eq or not cap or ":" not in path:
+            raise ValueError(f"worker {spec!r} must look like capability=pkg.module:Class")
+        workers[cap.strip()] = path.strip()
+    return {"impls": workers} if workers else {}
 
-    workers: dict[str, str] = field(default_factory=dict)
-    supervisor: str | None = None
-    worker_loop: str | None = None
 
-    @classmethod
-    def parse(cls, specs: list[str] | tuple[str, ...]) -> System:
-        """From ``capability=pkg.module:Class`` strings (``--harness-worker``)."""
-        workers: dict[str, str] = {}
-        for spec in specs:
-            cap, eq, path = spec.strip().partition("=")
-            if not eq or not cap or ":" not in path:
-                raise ValueError(f"worker {spec!r} must look like capability=pkg.module:Class")
-            workers[cap.strip()] = path.strip()
-        return cls(workers=workers)
-
-    def configure(self, cfg: SimConfig) -> SimConfig:
-        """``cfg`` with this system's implementations plugged in."""
-        cfg.worker_factories = {cap: load_object(path) for cap, path in self.workers.items()}
-        cfg.supervisor_class = load_object(self.supervisor) if self.supervisor else None
-        cfg.worker_loop_class = load_object(self.worker_loop) if self.worker_loop else None
-        return cfg
-
-    def describe(self) -> str:
-        parts = [f"{c}={p}" for c, p in sorted(self.workers.items())]
-        if self.supervisor:
-            parts.append(f"supervisor={self.supervisor}")
-        if self.worker_loop:
-            parts.append(f"worker_loop={self.worker_loop}")
-        return ", ".join(parts) or "reference"
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.workers:
-            out["workers"] = dict(sorted(self.workers.items()))
-        if self.supervisor:
-            out["supervisor"] = self.supervisor
-        if self.worker_loop:
-            out["worker_loop"] = self.worker_loop
-        return out
+def _legacy_options(d: dict[str, Any]) -> dict[str, Any]:
+    """Options from the older ``system`` object of a case file (workers,
+    supervisor and worker loop of the reference system, by import path)."""
+    out: dict[str, Any] = {}
+    if d.get("workers"):
+        out["impls"] = dict(d["workers"])
+    if d.get("supervisor"):
+        out["supervisor_class"] = d["supervisor"]
+    if d.get("worker_loop"):
+        out["worker_loop_class"] = d["worker_loop"]
+    return out
 
 
 @dataclass(frozen=True)
@@ -90,11 +58,14 @@ class Case:
     """Seed, workload, fault plan, schedule and system of one simulated run."""
 
     seed: int = 0
-    #: Requests as dicts (request_id, topic, token_budget).
+    #: Requests as JSON (the system's ``workload.to_json``).
     workload: tuple[dict[str, Any], ...] = ()
     plan: FaultPlan = field(default_factory=FaultPlan)
     schedule: tuple[int, ...] = ()
-    system: System = field(default_factory=System)
+    #: The system under test by import path ("": the reference system).
+    system: str = ""
+    #: The system's options (JSON).
+    options: dict[str, Any] = field(default_factory=dict)
     workers: int = 1
     supervisors: int = 1
     visibility_timeout: int = 5
@@ -108,26 +79,35 @@ class Case:
         workload: list[Any],
         plan: FaultPlan | None = None,
         schedule: list[int] | tuple[int, ...] = (),
-        system: System | None = None,
+        system: str = "",
+        options: dict[str, Any] | None = None,
         **kw: Any,
     ) -> Case:
-        """From BriefRequests (or dicts), as strategies draw them."""
-        reqs = tuple(r if isinstance(r, dict) else r.model_dump(mode="json") for r in workload)
+        """From the system's requests (or their JSON), as strategies draw them."""
+        wl = load_system(system or None).workload
+        reqs = tuple(r if isinstance(r, dict) else wl.to_json(r) for r in workload)
         return cls(
             seed=seed,
             workload=reqs,
             plan=plan or FaultPlan(seed=seed),
             schedule=tuple(schedule),
-            system=system or System(),
+            system=system,
+            options=dict(options or {}),
             **kw,
         )
 
-    def config(self) -> SimConfig:
-        from reference_system.messages import BriefRequest
+    @property
+    def sut(self) -> System:
+        """The system under test."""
+        return load_system(self.system or None)
 
-        cfg = SimConfig(
+    def config(self) -> SimConfig:
+        wl = self.sut.workload
+        return SimConfig(
             seed=self.seed,
-            workload=[BriefRequest.model_validate(r) for r in self.workload],
+            system=self.system or None,
+            options=dict(self.options),
+            workload=[wl.from_json(dict(r)) for r in self.workload],
             plan=self.plan,
             schedule=list(self.schedule),
             workers=self.workers,
@@ -136,7 +116,6 @@ class Case:
             max_virtual_seconds=self.max_virtual_seconds,
             auditor=self.auditor,
         )
-        return self.system.configure(cfg)
 
     def run(self, checkers: Iterable[str] | None = None) -> tuple[SimResult, list[Verdict]]:
         """Simulate the case and check it: its result and every verdict."""
@@ -149,6 +128,7 @@ class Case:
             result.requests,
             result.task_states,
             DEFAULT_CHECKERS if checkers is None else checkers,
+            specs=self.sut.checker_specs(),
             note=f"run ended: {result.stopped} at {result.virtual_seconds:.1f} virtual seconds",
         )
         return result, verdicts
@@ -161,7 +141,8 @@ class Case:
             "workload": list(self.workload),
             "plan": json.loads(self.plan.model_dump_json(exclude_defaults=True)),
             "schedule": list(self.schedule),
-            "system": self.system.to_json(),
+            "system": self.system,
+            "options": self.options,
             "workers": self.workers,
             "supervisors": self.supervisors,
             "visibility_timeout": self.visibility_timeout,
@@ -175,18 +156,19 @@ class Case:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Case:
         d = dict(data)
-        sys_d = d.pop("system", {}) or {}
+        sys_d = d.pop("system", "") or ""
+        options = dict(d.pop("options", {}) or {})
+        if isinstance(sys_d, dict):  # the older form: parts of the reference system
+            options = {**_legacy_options(sys_d), **options}
+            sys_d = ""
         plan = FaultPlan.parse(json.dumps(d.pop("plan", {})), "case plan")
         return cls(
             seed=int(d.pop("seed", 0)),
             workload=tuple(d.pop("workload", [])),
             plan=plan,
             schedule=tuple(int(x) for x in d.pop("schedule", [])),
-            system=System(
-                workers=dict(sys_d.get("workers", {})),
-                supervisor=sys_d.get("supervisor"),
-                worker_loop=sys_d.get("worker_loop"),
-            ),
+            system=str(sys_d),
+            options=options,
             **d,
         )
 
@@ -207,15 +189,15 @@ class Case:
 
     def describe(self) -> str:
         """The case in a few lines: what a person needs to see to understand a failure."""
-        reqs = ", ".join(
-            f"{r['request_id']} ({r['topic']}, budget {r['token_budget']})" for r in self.workload
-        )
+        wl = self.sut.workload
+        reqs = ", ".join(wl.describe(wl.from_json(dict(r))) for r in self.workload)
         lines = [
             f"seed:     {self.seed}",
             f"workload: {reqs or '(none)'}",
             f"schedule: {list(self.schedule)}",
-            f"system:   {self.system.describe()}; {self.workers} worker(s) per capability, "
-            f"{self.supervisors} supervisor(s)",
+            f"system:   {self.sut.name}"
+            + (f" ({json.dumps(self.options, sort_keys=True)})" if self.options else "")
+            + f"; {self.workers} worker(s) per role, {self.supervisors} supervisor(s)",
             "plan:     "
             + (
                 "\n          ".join(
@@ -235,3 +217,6 @@ def replay_command(path: str | Path) -> str:
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80] or "case"
+
+
+__all__ = ["Case", "load_object", "replay_command", "spec_of", "worker_options"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -11,8 +11,6 @@ from harness.faults.plan import FaultPlan
 from harness.history.jsonl import write_history
 from harness.history.model import Op
 from harness.run.invariants import Invariant
-
-WorkerFactory = Callable[[], Any]
 
 
 @dataclass
@@ -24,22 +22,21 @@ class SimConfig:
     visibility_timeout: int = 5
     max_virtual_seconds: float = 3600.0
     max_steps: int = 100_000
-    tight_fraction: float = 0.1
-    #: capability -> factory of a Worker, replacing the reference worker.
-    worker_factories: dict[str, WorkerFactory] = field(default_factory=dict)
-    #: Replaces the reference Supervisor class (same constructor).
-    supervisor_class: Any = None
+    #: The system under test: an import path (``pkg.module:obj``), a
+    #: :class:`harness.system.System`, or None for the reference system.
+    system: Any = None
+    #: Options for the system (see its ``options``), over ``workers``,
+    #: ``supervisors`` and ``auditor`` where the system declares those.
+    options: dict[str, Any] = field(default_factory=dict)
     #: Explicit scheduling choices (indices into the ready agents, taken
     #: modulo their number) consumed before the seeded generator.
     schedule: Sequence[int] | None = None
     prefix: str = "sim"
-    #: Explicit requests (BriefRequest), used instead of ``requests`` generated ones.
+    #: Explicit requests (the system's own kind), used instead of ``requests`` generated ones.
     workload: Sequence[Any] | None = None
-    #: Replaces the reference WorkerLoop class (same constructor).
-    worker_loop_class: Any = None
-    #: Supervisor replicas (``supervisor``, ``supervisor-2``, ...); requests go to the first.
+    #: Supervisor replicas, for systems that have them (the reference system's option).
     supervisors: int = 1
-    #: Run the audit consumer of the status topic (it only tallies events).
+    #: Run the reference system's audit consumer of the status topic (it only tallies events).
     auditor: bool = True
     #: Stop early once nothing can happen any more (every agent idle, every
     #: queue empty, nobody waiting to restart): a stuck run ends in seconds.

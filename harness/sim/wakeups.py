@@ -46,6 +46,8 @@ class Wakeups:
         self._changes: dict[str, int] = defaultdict(int)
         self._fanout = 0
         self._polled: dict[str, set[str]] = defaultdict(set)
+        #: Every queue some agent has received from (the queues someone reads).
+        self.polled_ever: set[str] = set()
 
     def intercept(self, call: Any, proceed: Callable[[], Any]) -> Any:
         try:
@@ -60,6 +62,7 @@ class Wakeups:
                 return
             if operation == "ReceiveMessage":
                 self._polled[agent].add(url)
+                self.polled_ever.add(url)
             elif operation in SQS_WRITES or (operation in FIFO_FREES and url.endswith(".fifo")):
                 self._changes[url] += 1
         elif service == "sns" and operation.startswith("Publish"):

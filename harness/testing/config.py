@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.sim.case import System
+from harness.system import SystemRef
 
 BACKENDS: tuple[str, ...] = ("embedded", "localstack", "aws")
 
@@ -22,13 +22,14 @@ class HarnessConfig:
     report_dir: Path | None = None
     #: Where failing cases are saved for replay (the report directory, else a temporary one).
     cases_dir: Path = field(default_factory=lambda: Path("harness-cases"))
-    system: System = field(default_factory=System)
+    #: ``--harness-system`` (with ``--harness-worker`` as its ``impls`` option).
+    system: SystemRef = field(default_factory=SystemRef)
     aws_profile: str | None = None
     allowed_accounts: tuple[str, ...] = ()
 
     def describe(self) -> str:
         out = f"harness: backend {self.backend}, seed {self.seed}"
-        if self.system.workers or self.system.supervisor or self.system.worker_loop:
+        if self.system.spec or self.system.options:
             out += f", system {self.system.describe()}"
         if self.report_dir is not None:
             out += f", report {self.report_dir}"

@@ -44,7 +44,7 @@ class Checks:
     def checker_names(self) -> tuple[str, ...]:
         from harness.sim.checks import DEFAULT_CHECKERS
 
-        return DEFAULT_CHECKERS if self.names is None else self.names
+        return (*DEFAULT_CHECKERS, "delivery") if self.names is None else self.names
 
 
 class TestRun:
@@ -91,8 +91,9 @@ class TestRun:
         problems: list[str] = []
         names = self.checks.checker_names()
         ops = self.recorder.ops
+        specs = self.specs()
         if self.used_history or ops:
-            verdicts = self._verdicts(ops, names, check_history)
+            verdicts = self._verdicts(ops, names, check_history, specs)
             self._report("history", ops, verdicts)
             bad = failures(verdicts)
             if bad:
@@ -101,22 +102,31 @@ class TestRun:
             if self.checks.properties:
                 note = f"run ended: {result.stopped} at {result.virtual_seconds:.1f} virtual seconds"
                 verdicts = check_run(
-                    result.ops, result.requests, result.task_states, names, specs=self.checks.specs, note=note
+                    result.ops, result.requests, result.task_states, names, specs=specs, note=note
                 )
             else:
-                verdicts = self._verdicts(result.ops, names, check_history)
+                verdicts = self._verdicts(result.ops, names, check_history, specs)
             self._report(f"sim-{i}", result.ops, verdicts, case)
             bad = failures(verdicts)
             if bad:
                 problems.append(self._explain_sim(bad, case, result, i))
         return "\n\n".join(problems) or None
 
-    def _verdicts(self, ops: list[Any], names: tuple[str, ...], check_history: Any) -> list[Any]:
+    def specs(self) -> dict[str, dict[str, Any]]:
+        """Per-checker settings: the system's declarations, then the marker's ``specs``."""
+        out = self.config.system.load().checker_specs()
+        for name, kw in self.checks.specs.items():
+            out[name] = {**out.get(name, {}), **kw}
+        return out
+
+    def _verdicts(
+        self, ops: list[Any], names: tuple[str, ...], check_history: Any, specs: dict[str, Any]
+    ) -> list[Any]:
         if self.checks.properties:
-            return list(check_history(ops, names, specs=self.checks.specs))
+            return list(check_history(ops, names, specs=specs))
         from harness.checkers import check
 
-        return list(check(ops, names, specs=self.checks.specs)) if names else []
+        return list(check(ops, names, specs=specs)) if names else []
 
     def _explain_live(self, bad: list[Any], ops: list[Any]) -> str:
         from harness.sim.explain import explain
@@ -151,7 +161,9 @@ class TestRun:
         parts = ["pytest", shlex.quote(self.nodeid), "--harness-seed", str(self.config.seed)]
         if self.config.backend != "embedded":
             parts += ["--harness-backend", self.config.backend]
-        for cap, path in sorted(self.config.system.workers.items()):
+        if self.config.system.spec:
+            parts += ["--harness-system", shlex.quote(self.config.system.spec)]
+        for cap, path in sorted((self.config.system.options.get("impls") or {}).items()):
             parts += ["--harness-worker", shlex.quote(f"{cap}={path}")]
         return " ".join(parts)
 

@@ -6,20 +6,21 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from harness.faults.plan import FaultPlan
-from harness.sim.case import Case, System
+from harness.sim.case import Case
 from harness.sim.config import SimResult
+from harness.system import SystemRef
 
 
 class SimRunner:
     """Call it to simulate a workload; every run is checked after the test.
 
-    ``sim(requests=2)`` runs two requests of the seeded reference workload
+    ``sim(requests=2)`` runs two requests of the system's seeded workload
     under the test's fault plan; ``sim(workload=[...], plan=..., schedule=[...])``
     says exactly what to run. Returns the :class:`~harness.sim.SimResult`.
     """
 
     def __init__(
-        self, seed: int, plan: FaultPlan, system: System, record: Callable[[Case, SimResult], None]
+        self, seed: int, plan: FaultPlan, system: SystemRef, record: Callable[[Case, SimResult], None]
     ) -> None:
         self.seed = seed
         self.plan = plan
@@ -37,11 +38,13 @@ class SimRunner:
         **kw: Any,
     ) -> Case:
         """The case a call with the same arguments runs."""
-        from reference_system.workload import requests as make_requests
-
         s = self.seed if seed is None else seed
-        reqs = list(workload) if workload is not None else make_requests(requests, seed=s)
-        return Case.of(s, reqs, plan if plan is not None else self.plan, list(schedule), self.system, **kw)
+        wl = self.system.load().workload
+        reqs = list(workload) if workload is not None else wl.requests(requests, s)
+        options = {**self.system.options, **kw.pop("options", {})}
+        return Case.of(
+            s, reqs, plan if plan is not None else self.plan, list(schedule), self.system.spec, options, **kw
+        )
 
     def run(self, case: Case) -> SimResult:
         from harness.sim.simulator import simulate

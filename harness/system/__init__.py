@@ -1,0 +1,52 @@
+"""The seam for the system under test (see :mod:`harness.system.spec`)."""
+
+from harness.system.declarations import Declarations, Stages, StateMachine, VersionedItems
+from harness.system.driving import (
+    TRANSIENT,
+    Agent,
+    RunTimeout,
+    ThreadRunner,
+    drive,
+    next_wake,
+    retry,
+    step_safely,
+)
+from harness.system.spec import (
+    DEFAULT_SYSTEM,
+    AgentEnv,
+    AgentSpec,
+    System,
+    SystemError_,
+    SystemRef,
+    Workload,
+    load_object,
+    load_system,
+)
+from harness.system.worker import PermanentFailure, Worker, load_worker
+
+__all__ = [
+    "DEFAULT_SYSTEM",
+    "TRANSIENT",
+    "Agent",
+    "AgentEnv",
+    "AgentSpec",
+    "Declarations",
+    "PermanentFailure",
+    "RunTimeout",
+    "Stages",
+    "StateMachine",
+    "System",
+    "SystemError_",
+    "SystemRef",
+    "ThreadRunner",
+    "VersionedItems",
+    "Worker",
+    "Workload",
+    "drive",
+    "load_object",
+    "load_system",
+    "load_worker",
+    "next_wake",
+    "retry",
+    "step_safely",
+]
