@@ -28,9 +28,11 @@ def _run(args: argparse.Namespace) -> int:
     from harness.run import RunConfig, run
     from harness.run.main import RunError
     from harness.run.report import print_summary
+    from harness.system import SystemError_, load_system
 
     console = Console(width=None if sys.stdout.isatty() else 120)
     try:
+        load_system(args.system)
         cfg = RunConfig(
             backend=args.backend,
             requests=args.requests,
@@ -40,6 +42,8 @@ def _run(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             plan=_plan(args.plan, args.seed),
             sim=args.sim,
+            system=args.system,
+            options=_options(args.option),
         )
         cfg.validate()
         with Progress(
@@ -52,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
         ) as bar:
             task = bar.add_task("run", total=cfg.requests)
             result = run(cfg, progress=lambda done, total: bar.update(task, completed=done, total=total))
-    except (RunError, PlanError, BackendError) as e:
+    except (RunError, PlanError, BackendError, SystemError_) as e:
         print(f"harness run: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -60,6 +64,24 @@ def _run(args: argparse.Namespace) -> int:
         return 130
     print_summary(result, console)
     return EXIT_OK if result.ok else EXIT_VIOLATION
+
+
+def _options(pairs: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` options for the system; a value is JSON if it parses, else a string."""
+    import json
+
+    from harness.run.main import RunError
+
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, eq, raw = pair.partition("=")
+        if not eq or not key.strip():
+            raise RunError(f"--option {pair!r}: expected KEY=VALUE")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except ValueError:
+            out[key.strip()] = raw
+    return out
 
 
 def _plan(spec: str, seed: int) -> FaultPlan | None:
@@ -101,10 +123,23 @@ def _delegate(name: str, argv: list[str]) -> int:
 def build_parser() -> argparse.ArgumentParser:
     ap = OneLineParser(prog="harness", description="Test and verify multi-agent systems on AWS.")
     sub = ap.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
-    r = sub.add_parser("run", help="run the reference system on a backend, record and check it")
+    r = sub.add_parser("run", help="run the system under test on a backend, record and check it")
+    r.add_argument(
+        "--system",
+        default=None,
+        metavar="pkg.module:obj",
+        help="the system under test (a harness.system.System; default: the reference system)",
+    )
+    r.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of the system (repeatable; VALUE is JSON or a string)",
+    )
     r.add_argument("--backend", default="embedded", help="where AWS is (default: embedded)")
     r.add_argument("--requests", type=int, default=20, help="requests to submit (default: 20)")
-    r.add_argument("--workers", type=int, default=3, help="worker processes (default: 3)")
+    r.add_argument("--workers", type=int, default=3, help="worker agents (default: 3)")
     r.add_argument("--seed", type=int, default=1, help="seed of the workload and the model (default: 1)")
     r.add_argument("--out", type=Path, default=None, help="output directory (default: under runs/)")
     r.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")

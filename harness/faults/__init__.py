@@ -11,6 +11,7 @@ from harness.faults.plan import (
     Target,
     Trigger,
     Window,
+    call_resources,
 )
 from harness.faults.proxy import TcpProxy
 
@@ -30,4 +31,5 @@ __all__ = [
     "TcpProxy",
     "Trigger",
     "Window",
+    "call_resources",
 ]

@@ -19,7 +19,7 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
-from harness.faults.plan import CALL_KINDS, FaultPlan, FaultState
+from harness.faults.plan import CALL_KINDS, FaultPlan, FaultState, call_resources
 from harness.history.model import INFO
 from harness.history.recorder import Recorder
 from harness.instrument.session import Call, HttpAndParsed, error_response
@@ -64,6 +64,8 @@ class FaultInjector:
         self.on_crash = on_crash
         self._states = [FaultState(n, f, plan.rng_for(n)) for n, f in plan.named()]
         self._call_states = [s for s in self._states if s.fault.kind in CALL_KINDS or _call_crash(s)]
+        # Finding the resources a call addresses costs a little: only when asked.
+        self._by_resource = any(s.fault.target.resource is not None for s in self._call_states)
         self._delivered: dict[str, deque[dict[str, Any]]] = defaultdict(lambda: deque(maxlen=64))
         self._held: dict[str, list[_Waiting]] = {}
         self._versions: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
@@ -108,11 +110,13 @@ class FaultInjector:
 
     def intercept(self, call: Call, proceed: Callable[[], HttpAndParsed]) -> HttpAndParsed:
         now = self.clock()
+        resources = call_resources(call.service, call.operation, call.params) if self._by_resource else ()
         with self._lock:
             fired = [
                 s
                 for s in self._call_states
-                if s.fault.target.matches(call.agent, call.service, call.operation) and s.should_fire(now)
+                if s.fault.target.matches(call.agent, call.service, call.operation, resources)
+                and s.should_fire(now)
             ]
         where = f"{call.agent}:{call.service}.{call.operation}"
         crash_after = None
@@ -349,9 +353,10 @@ def _projection(params: dict[str, Any]) -> tuple[str, ...] | None:
 
 
 def _call_crash(s: FaultState) -> bool:
-    """A crash aimed at particular calls (service or operation given) rather than at steps."""
+    """A crash aimed at particular calls (service, operation or resource
+    given) rather than at steps."""
     t = s.fault.target
-    return s.fault.kind == "crash" and (t.service != "*" or t.operation != "*")
+    return s.fault.kind == "crash" and (t.service != "*" or t.operation != "*" or t.resource is not None)
 
 
 def make_response(parsed: dict[str, Any], status: int = 200) -> HttpAndParsed:

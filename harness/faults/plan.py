@@ -5,10 +5,11 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import random
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 FaultKind = Literal[
     "drop_request",
@@ -50,15 +51,48 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: Kinds that act on an agent or its model, never on an AWS call: a target
+#: naming a resource is refused for them (a crash naming one is aimed at calls).
+_NO_RESOURCE = {
+    "pause": "a pause acts on an agent's steps",
+    "clock_skew": "a clock skew acts on an agent's clock",
+    "model": "a model fault acts on model calls",
+}
+
+
 class Target(_Strict):
-    """What a fault applies to; each field is a glob (``*`` matches anything)."""
+    """What a fault applies to; each field is a glob (``*`` matches anything).
+
+    ``resource``, when given, narrows the target to AWS calls that address a
+    resource whose name matches it (see :func:`call_resources`); a call that
+    addresses none never matches."""
 
     agent: str = "*"
     service: str = "*"
     operation: str = "*"
+    resource: str | None = Field(
+        default=None,
+        min_length=1,
+        description="a glob over the name of the queue, topic, table, event bus, "
+        "state machine or function a call addresses",
+    )
 
-    def matches(self, agent: str, service: str, operation: str) -> bool:
-        return _glob(self.agent, agent) and _glob(self.service, service) and _glob(self.operation, operation)
+    @field_validator("resource")
+    @classmethod
+    def _a_name(cls, v: str | None) -> str | None:
+        if v is not None and ("://" in v or v.startswith("arn:")):
+            raise ValueError(f"{v!r} is a URL or an ARN: give the resource's name (a glob)")
+        return v
+
+    def matches(self, agent: str, service: str, operation: str, resources: Collection[str] = ()) -> bool:
+        """Whether a call by ``agent`` of ``service.operation`` addressing
+        ``resources`` (see :func:`call_resources`) is aimed at."""
+        return (
+            _glob(self.agent, agent)
+            and _glob(self.service, service)
+            and _glob(self.operation, operation)
+            and (self.resource is None or any(_glob(self.resource, r) for r in resources))
+        )
 
     def matches_agent(self, agent: str) -> bool:
         """Whether the fault is aimed at ``agent``, whatever the service and operation."""
@@ -67,6 +101,65 @@ class Target(_Strict):
 
 def _glob(pattern: str, value: str) -> bool:
     return pattern == "*" or pattern == value or fnmatch.fnmatchcase(value, pattern)
+
+
+def call_resources(service: str, operation: str, params: Mapping[str, Any]) -> tuple[str, ...]:
+    """The names of the resources an AWS call addresses (what
+    ``Target.resource`` is matched against), sorted; () for none.
+
+    The SQS queue (``QueueUrl`` or ``QueueName``), the SNS topic (``TopicArn``,
+    ``TargetArn``, a subscription's topic, ``CreateTopic``'s name), every
+    DynamoDB table in the request (``TableName``, ``RequestItems``,
+    ``TransactItems``), the EventBridge bus (``EventBusName``, each event's
+    bus, ``default`` when a rule or event call names none), the Step Functions
+    state machine (from its or an execution's ARN, ``CreateStateMachine``'s
+    name) and the Lambda function (``FunctionName``, also as an ARN)."""
+
+    def text(key: str, within: Mapping[str, Any] = params) -> str | None:
+        v = within.get(key)
+        return v if isinstance(v, str) and v else None
+
+    found: list[str | None] = []
+    if service == "sqs":
+        url = text("QueueUrl")
+        found.append(url.rstrip("/").rsplit("/", 1)[-1] if url else text("QueueName"))
+    elif service == "sns":
+        arn = text("TopicArn") or text("TargetArn")
+        sub = (text("SubscriptionArn") or "").split(":")
+        if arn:
+            found.append(arn.rsplit(":", 1)[-1])
+        elif len(sub) >= 7:
+            found.append(sub[5])
+        elif operation == "CreateTopic":
+            found.append(text("Name"))
+    elif service == "dynamodb":
+        found.append(text("TableName"))
+        found.extend(k for k in params.get("RequestItems") or {} if isinstance(k, str))
+        for item in params.get("TransactItems") or []:
+            bodies = item.values() if isinstance(item, Mapping) else ()
+            found.extend(text("TableName", b) for b in bodies if isinstance(b, Mapping))
+        found = [t.split(":table/", 1)[-1].split("/", 1)[0] if t else None for t in found]
+    elif service == "events":
+        if operation == "PutEvents":
+            entries = [e for e in params.get("Entries") or [] if isinstance(e, Mapping)]
+            found.extend(text("EventBusName", e) or "default" for e in entries)
+        elif operation in ("CreateEventBus", "DeleteEventBus", "DescribeEventBus", "UpdateEventBus"):
+            found.append(text("Name"))
+        elif "Rule" in operation or "Targets" in operation or "Permission" in operation:
+            found.append(text("EventBusName") or "default")
+        else:
+            found.append(text("EventBusName"))
+        found = [b.rsplit("/", 1)[-1] if b else None for b in found]
+    elif service == "stepfunctions":
+        arn = (text("stateMachineArn") or text("executionArn") or text("mapRunArn") or "").split(":")
+        if len(arn) >= 7:
+            found.append(arn[6].split("/", 1)[0])
+        elif operation == "CreateStateMachine":
+            found.append(text("name"))
+    elif service == "lambda":
+        parts = (text("FunctionName") or "").split(":")
+        found.append(parts[parts.index("function") + 1] if "function" in parts[:-1] else parts[0])
+    return tuple(sorted({r for r in found if r}))
 
 
 class Window(_Strict):
@@ -105,6 +198,15 @@ class Fault(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
+    def _check_target(self) -> Fault:
+        why = _NO_RESOURCE.get(self.kind)
+        if why is not None and self.target.resource is not None:
+            raise _FieldError(
+                ("target", "resource"), f"{why}, which address no resource: leave resource out ({self.kind})"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _check_params(self) -> Fault:
         p = self.params
         if self.kind in ("delay", "pause", "clock_skew"):
@@ -129,11 +231,20 @@ class Fault(_Strict):
         return self
 
 
-class _ParamError(ValueError):
-    """A bad ``params`` entry; ``parse`` names it in the error's location."""
+class _FieldError(ValueError):
+    """A bad field found by a fault-wide check; ``parse`` names ``loc`` (below
+    the fault) in the error's location."""
+
+    def __init__(self, loc: tuple[str, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+class _ParamError(_FieldError):
+    """A bad ``params`` entry."""
 
     def __init__(self, name: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(("params", name), message)
         self.name = name
 
 
@@ -175,8 +286,8 @@ class FaultPlan(_Strict):
             parts = [str(x) for x in err["loc"]]
             msg = str(err["msg"])
             cause = (err.get("ctx") or {}).get("error")
-            if isinstance(cause, _ParamError):
-                parts += ["params", cause.name]
+            if isinstance(cause, _FieldError):
+                parts += list(cause.loc)
                 msg = str(cause)
             elif isinstance(cause, ValueError):
                 msg = str(cause)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from harness.checkers.verdict import UNKNOWN, Verdict
 from harness.history.jsonl import read_history
@@ -12,10 +13,13 @@ from harness.report.model import build_model
 from harness.report.page import render
 
 
-def run_checkers(ops: list[Op]) -> tuple[list[Op], list[Verdict]]:
-    """Every streaming checker, plus the findings checker. A history without
-    findings is audited after the fact first; the findings join the history.
-    A checker that crashes gives an ``unknown`` verdict naming the error."""
+def run_checkers(
+    ops: list[Op], specs: dict[str, dict[str, Any]] | None = None
+) -> tuple[list[Op], list[Verdict]]:
+    """Every streaming checker (``specs``: keyword arguments per checker, as a
+    system's declarations give them), plus the findings checker. A history
+    without findings is audited after the fact first; the findings join the
+    history. A checker that crashes gives an ``unknown`` verdict naming the error."""
     from harness import checkers
     from harness.audit import FINDING, audit_history, check_findings, finding_ops
 
@@ -24,11 +28,11 @@ def run_checkers(ops: list[Op]) -> tuple[list[Op], list[Verdict]]:
     names = list(getattr(checkers, "STREAMING", {}))
     verdicts: list[Verdict] = []
     try:
-        verdicts = list(checkers.check(ops, names))
+        verdicts = list(checkers.check(ops, names, specs=specs))
     except Exception:
         for name in names:
             try:
-                verdicts.extend(checkers.check(ops, [name]))
+                verdicts.extend(checkers.check(ops, [name], specs=specs))
             except Exception as e:
                 verdicts.append(Verdict(name, UNKNOWN, stats={"error": f"{type(e).__name__}: {e}"}))
     verdicts.append(check_findings(ops))

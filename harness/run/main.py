@@ -1,4 +1,5 @@
-"""The main job: run the reference system, record it, check it, summarise it."""
+"""The main job: run the system under test (the reference system by
+default), record it, check it, summarise it."""
 
 from __future__ import annotations
 
@@ -15,10 +16,15 @@ from harness import settings
 from harness.backends import Endpoints, embedded
 from harness.faults.plan import FaultPlan
 from harness.history.jsonl import iter_history, merge_files
+from harness.history.model import FAIL, OK
 from harness.history.recorder import Recorder, wall_clock
 from harness.instrument.session import plain_session, session
 from harness.run import processes
 from harness.run.invariants import Invariant, all_terminal, no_double_effects
+from harness.system import System, load_system
+
+#: The operation a runner records for each request it submitted (key = task id).
+TASK_SUBMIT = "task.submit"
 
 Progress = Callable[[int, int], None]
 
@@ -38,6 +44,10 @@ class RunConfig:
     prefix: str = "mas"
     plan: FaultPlan | None = None
     sim: bool = False
+    #: The system under test (``pkg.module:obj``; None: the reference system).
+    system: str | None = None
+    #: Its options (``--option KEY=VALUE``).
+    options: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
         if self.backend not in ("embedded", "localstack"):
@@ -81,20 +91,21 @@ def default_out(seed: int, sim: bool = False) -> Path:
 
 
 def run(cfg: RunConfig, progress: Progress | None = None) -> RunResult:
-    """Run the reference system (as processes on the server-mode embedded
+    """Run the system under test (as processes on the server-mode embedded
     backend, or in the deterministic simulator) and check what it did."""
     cfg.validate()
+    system = load_system(cfg.system)
     out = cfg.out or default_out(cfg.seed, cfg.sim)
     out.mkdir(parents=True, exist_ok=True)
     if cfg.plan is not None:
         cfg.plan.dump(out / "plan.json")
     result = _run_sim(cfg, out) if cfg.sim else _run_processes(cfg, out, progress)
-    _check_and_report(result)
+    _check_and_report(result, system)
     (out / "summary.json").write_text(json.dumps(_summary_json(result), indent=2))
     return result
 
 
-def _check_and_report(result: RunResult) -> None:
+def _check_and_report(result: RunResult, system: System) -> None:
     """Audit the outputs (findings join the history), run every checker, and
     write report.html beside the history."""
     from harness.audit import audit_file
@@ -102,7 +113,7 @@ def _check_and_report(result: RunResult) -> None:
     from harness.report import build_report, run_checkers
 
     audit_file(result.history)
-    ops, verdicts = run_checkers(read_history(result.history))
+    ops, verdicts = run_checkers(read_history(result.history), specs=system.checker_specs())
     result.operations = len(ops)
     result.verdicts = verdicts
     result.report = build_report(result.history, result.out / "report.html", verdicts=verdicts)
@@ -111,7 +122,9 @@ def _check_and_report(result: RunResult) -> None:
 def _run_sim(cfg: RunConfig, out: Path) -> RunResult:
     from harness.sim import default_scenario, simulate
 
-    r = simulate(default_scenario(cfg.seed, cfg.requests, cfg.plan))
+    sc = default_scenario(cfg.seed, cfg.requests, cfg.plan)
+    sc.system, sc.options = cfg.system, dict(cfg.options)
+    r = simulate(sc)
     history = r.write(out / "history.jsonl")
     return _result(
         out,
@@ -127,6 +140,8 @@ def _run_sim(cfg: RunConfig, out: Path) -> RunResult:
             "virtual_seconds": round(r.virtual_seconds, 3),
             "steps": r.steps,
             "replay": f"harness run --sim --seed {cfg.seed} --requests {cfg.requests}"
+            + (f" --system {cfg.system}" if cfg.system else "")
+            + "".join(f" --option {k}={json.dumps(v)}" for k, v in sorted(cfg.options.items()))
             + (f" --plan {out / 'plan.json'}" if cfg.plan else ""),
         },
     )
@@ -139,18 +154,42 @@ class _Proc:
     popen: subprocess.Popen[bytes]
 
 
+def process_options(system: System, workers: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The system's options for a run of agents as processes: ``workers``
+    worker processes where the system can group its workers
+    (``worker_processes``), else ``workers`` per role; long polls where it
+    has them (``wait_seconds``)."""
+    known = system.options
+    out: dict[str, Any] = {}
+    if "worker_processes" in known:
+        out["worker_processes"] = workers
+    elif "workers" in known:
+        out["workers"] = workers
+    if "wait_seconds" in known:
+        out["wait_seconds"] = 1
+    return system.merged({**out, **(extra or {})})
+
+
 def _run_processes(cfg: RunConfig, out: Path, progress: Progress | None) -> RunResult:
+    from harness.system import TRANSIENT, retry
+
+    system = load_system(cfg.system)
+    options = process_options(system, cfg.workers, cfg.options)
     parts = out / "parts"
     parts.mkdir(parents=True, exist_ok=True)
     start_ns = time.time_ns()
     t0 = time.monotonic()
-    from reference_system.resources import deploy, task_states
+    clock = wall_clock(start_ns)
+    sm = system.declarations.state_machine
+    terminal = sm.terminal if sm is not None else frozenset({"done", "failed"})
 
     with _backend(cfg) as ep:
-        with Recorder(parts / "history.deploy.jsonl", clock=wall_clock(start_ns), keep=False) as rec:
-            res = deploy(session(ep, "deploy", rec), cfg.prefix)
-        (out / "resources.json").write_text(res.to_json())
+        with Recorder(parts / "history.deploy.jsonl", clock=clock, keep=False) as rec:
+            res = system.deploy(session(ep, "deploy", rec), cfg.prefix, visibility_timeout=30)
+        (out / "resources.json").write_text(system.dump_resources(res))
         common = [
+            "--options",
+            json.dumps(options, sort_keys=True),
             "--resources",
             str(out / "resources.json"),
             "--seed",
@@ -159,72 +198,89 @@ def _run_processes(cfg: RunConfig, out: Path, progress: Progress | None) -> RunR
             str(start_ns),
             "--exit-with-parent",  # a killed `harness run` leaves no agent behind
         ]
+        if system.spec:
+            common += ["--system", system.spec]
         if cfg.plan is not None:
             common += ["--plan", str(out / "plan.json")]
 
-        def start(role: str, name: str, extra: list[str]) -> _Proc:
-            args = [role, "--agent", name, "--history", str(parts / f"history.{name}.jsonl"), *extra, *common]
+        def start(name: str) -> _Proc:
+            args = ["--agent", name, "--history", str(parts / f"history.{name}.jsonl"), *common]
             log = parts / f"{name}.log"
             return _Proc(args, log, processes.spawn(args, ep, log))
 
-        workers = [
-            start("worker", f"worker-{i}", ["--capabilities", ",".join(caps)])
-            for i, caps in enumerate(processes.assign_capabilities(cfg.workers), 1)
-        ]
-        progress_file, summary_file = parts / "progress.json", parts / "summary.json"
-        sup = start(
-            "supervisor",
-            "supervisor",
-            [
-                "--requests",
-                str(cfg.requests),
-                "--progress",
-                str(progress_file),
-                "--summary",
-                str(summary_file),
-                "--timeout",
-                str(cfg.timeout),
-            ],
-        )
+        procs = {a.name: start(a.name) for a in system.agent_specs(res, options)}
         restarts = 0
+        admin = plain_session(ep)
+        wl = system.workload
+        reqs = wl.requests(cfg.requests, cfg.seed)
+        ids = [wl.request_id(r) for r in reqs]
         try:
-            while True:
-                code = sup.popen.poll()
-                if code is not None and not _crashed(code):
-                    break
-                for p in [sup, *workers]:
-                    if p.popen.poll() is not None and _crashed(p.popen.returncode):
-                        # Killed by a crash fault: bring it back, as a process manager would.
-                        restarts += 1
-                        p.popen = processes.spawn([*p.args, "--skip-crash"], ep, p.log)
-                if progress is not None:
-                    _report_progress(progress_file, progress)
-                time.sleep(0.2)
+            with Recorder(parts / "history.client.jsonl", clock=clock, keep=False) as client_rec:
+                client = session(ep, "client", client_rec)
+                for r, tid in zip(reqs, ids, strict=True):
+                    try:
+                        retry(lambda r=r: wl.submit(client, res, r))
+                    except TRANSIENT as e:
+                        client_rec.record("client", FAIL, TASK_SUBMIT, tid, {"error": str(e)}, agent="client")
+                        continue
+                    client_rec.record("client", OK, TASK_SUBMIT, tid, None, agent="client")
+            deadline = time.monotonic() + cfg.timeout
+            next_look = 0.0
+            while time.monotonic() < deadline:
+                for name, p in procs.items():
+                    code = p.popen.poll()
+                    if code is None:
+                        continue
+                    if not _crashed(code):
+                        raise RunError(f"{name} exited with {code}: {_last_line(p.log)}")
+                    # Killed by a crash fault: bring it back, as a process manager would.
+                    restarts += 1
+                    p.popen = processes.spawn([*p.args, "--skip-crash"], ep, p.log)
+                if time.monotonic() >= next_look:
+                    next_look = time.monotonic() + 0.5
+                    states = _states(system, admin, res)
+                    finished = sum(1 for t in ids if states.get(t) in terminal)
+                    if progress is not None:
+                        progress(finished, len(ids))
+                    if finished == len(ids):
+                        break
+                time.sleep(0.1)
         finally:
-            processes.stop([p.popen for p in (sup, *workers)])
-        if sup.popen.returncode != 0 or not summary_file.exists():
-            tail = sup.log.read_text(errors="replace").strip().splitlines()[-1:]
-            raise RunError(
-                f"supervisor exited with {sup.popen.returncode}: {tail[0] if tail else 'no output'}"
-            )
-        summary = json.loads(summary_file.read_text())
-        states = task_states(plain_session(ep), res)
+            processes.stop([p.popen for p in procs.values()])
+        states = dict(system.task_states(admin, res))
     history = out / "history.jsonl"
     n_ops = merge_files(sorted(parts.glob("history.*.jsonl")), history)
     faults = sum(1 for op in iter_history(history) if op.f.startswith("fault."))
-    invariants = [all_terminal(summary["requests"], states), no_double_effects(iter_history(history))]
+    invariants = [all_terminal(ids, states, terminal), no_double_effects(iter_history(history))]
     return _result(
         out,
         history,
-        summary["requests"],
+        ids,
         states,
         n_ops,
         time.monotonic() - t0,
-        summary.get("audit_events", {}),
+        {},
         invariants,
         faults=faults,
         restarts=restarts,
     )
+
+
+def _states(system: System, admin: Any, res: Any) -> dict[str, str]:
+    from harness.system import TRANSIENT
+
+    try:
+        return dict(system.task_states(admin, res))
+    except TRANSIENT:
+        return {}
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = log.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "no output"
+    return lines[-1] if lines else "no output"
 
 
 def _backend(cfg: RunConfig) -> Any:

@@ -21,7 +21,7 @@ def spawn(
     log: Path,
     env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``python -m reference_system.agent ARGS`` with the backend in its
+    """Start ``python -m harness.run.agent ARGS`` with the backend in its
     environment (plus ``env``), in a session of its own."""
     full = {
         **os.environ,
@@ -34,7 +34,7 @@ def spawn(
     }
     with log.open("ab") as fh:
         return subprocess.Popen(
-            [sys.executable, "-m", "reference_system.agent", *args],
+            [sys.executable, "-m", "harness.run.agent", *args],
             env=full,
             stdout=fh,
             stderr=subprocess.STDOUT,
@@ -129,13 +129,3 @@ def stop(procs: list[subprocess.Popen[bytes]], grace: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
-
-
-def assign_capabilities(workers: int) -> list[list[str]]:
-    """Capabilities per worker process: every capability is served; with
-    three or more workers each process serves one (and can long-poll it)."""
-    from reference_system.resources import CAPABILITIES
-
-    if workers < len(CAPABILITIES):
-        return [list(CAPABILITIES) for _ in range(workers)]
-    return [[CAPABILITIES[i % len(CAPABILITIES)]] for i in range(workers)]

@@ -7,10 +7,17 @@ messages, and assertions over the spans.
     agent = TracedAgent(agent, tracing)      # every step that does work
     model = TracedModel(model, tracing)      # every model call
     ...
-    spans(tracing).assert_connected()        # every task one trace, no orphans
+    spans(tracing).assert_connected()        # every task one trace, no orphans,
+                                             # no dropped correlation ids
 """
 
-from harness.tracing.assertions import SpanQuery, TraceAssertionError, spans, trace_problems
+from harness.tracing.assertions import (
+    SpanQuery,
+    TraceAssertionError,
+    dropped_correlation,
+    spans,
+    trace_problems,
+)
 from harness.tracing.instrument import CallTracer, TracedAgent, TracedModel, install
 from harness.tracing.propagation import extract, inject
 from harness.tracing.setup import Tracing, TracingWarning, otlp_exporter_from_env, tracing_from_env
@@ -23,6 +30,7 @@ __all__ = [
     "TracedModel",
     "Tracing",
     "TracingWarning",
+    "dropped_correlation",
     "extract",
     "inject",
     "install",

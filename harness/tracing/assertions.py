@@ -1,10 +1,11 @@
 """Assertions over spans: Tracetest-style selections (see
 :mod:`harness.tracing.selectors`) and the structural check that every task is
-one connected trace with no orphan spans."""
+one connected trace with no orphan spans: none whose parent is missing, and
+none that lost the correlation id of the task it belongs to."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -59,7 +60,70 @@ def trace_problems(spans: Iterable[ReadableSpan], by: str = sc.CORRELATION_ID) -
     for cid, ts in sorted(tasks.items(), key=lambda kv: str(kv[0])):
         if len(ts) > 1:
             problems.append(f"task {cid!r} is spread over {len(ts)} traces")
+    problems.extend(dropped_correlation(spans))
     return problems
+
+
+def _cid(s: ReadableSpan) -> Any:
+    return (s.attributes or {}).get(sc.CORRELATION_ID)
+
+
+def _received(s: ReadableSpan) -> set[str]:
+    got = (s.attributes or {}).get(sc.RECEIVED_CORRELATION_IDS)
+    return {str(c) for c in got} if isinstance(got, (list, tuple)) else set()
+
+
+def dropped_correlation(spans: Iterable[ReadableSpan]) -> list[str]:
+    """Orphans of a task: spans with no correlation id that belong to a task
+    whose messages they handle or follow from.
+
+    A span should carry a task's correlation id when it was made while
+    handling a message that carried it (``harness.received_correlation_ids``,
+    recorded by the call tracer inside an agent step), or when it is a child
+    of, or linked to, a span that handled such a message or is itself such an
+    orphan: the next agent's receive and step hang from the message the
+    orphan sent."""
+    spans = list(spans)
+    followers: dict[tuple[int, int], list[ReadableSpan]] = defaultdict(list)
+    for s in spans:
+        if _cid(s) is not None:
+            continue
+        refs = [s.parent] if s.parent is not None else []
+        refs += [link.context for link in s.links]
+        for r in refs:
+            followers[(r.trace_id, r.span_id)].append(s)
+    expected: dict[tuple[int, int], set[str]] = defaultdict(set)
+    why: dict[tuple[int, int], str] = {}
+    todo: deque[ReadableSpan] = deque()
+
+    def owe(s: ReadableSpan, cids: set[str], reason: str) -> None:
+        new = cids - expected[_key(s)]
+        if new:
+            expected[_key(s)] |= new
+            why.setdefault(_key(s), reason)
+            todo.append(s)
+
+    for s in spans:
+        got = _received(s)
+        if not got:
+            continue
+        if _cid(s) is None:
+            owe(s, got, "it was made while handling a message that carried it")
+        else:
+            for f in followers[_key(s)]:
+                owe(f, got, f"it follows from {s.name!r} ({s.context.span_id:016x}), which handled it")
+    while todo:
+        s = todo.popleft()
+        for f in followers[_key(s)]:
+            owe(f, expected[_key(s)], f"it follows from orphan {s.name!r} ({s.context.span_id:016x})")
+    orphans = sorted((s for s in spans if expected.get(_key(s))), key=lambda s: s.start_time or 0)
+    return [
+        f"orphan span {s.name!r} ({s.context.span_id:016x}) of agent "
+        f"{(s.attributes or {}).get(sc.AGENT, '?')!r} carries no correlation id; it should carry "
+        + " or ".join(repr(c) for c in sorted(expected[_key(s)]))
+        + f": {why[_key(s)]}"
+        for s in orphans
+    ]
 
 
 class SpanQuery:
@@ -186,7 +250,11 @@ class SpanQuery:
         return self.expect(*checks)
 
     def assert_connected(self, by: str = sc.CORRELATION_ID) -> SpanQuery:
-        """Every task is one connected trace, with no orphan spans."""
+        """Every task is one connected trace, with no orphan spans: none whose
+        parent is missing, and none that should carry a task's correlation id
+        and does not (see :func:`dropped_correlation`): an agent that handles
+        a task's message but drops its correlation id on the way to the next
+        agent fails here, naming the spans, the agent and the id."""
         problems = trace_problems(self.universe, by)
         if problems:
             raise TraceAssertionError("the spans are not one connected trace per task", problems)
@@ -200,4 +268,4 @@ def spans(source: Any) -> SpanQuery:
     return SpanQuery(source)
 
 
-__all__ = ["SpanQuery", "TraceAssertionError", "spans", "trace_problems"]
+__all__ = ["SpanQuery", "TraceAssertionError", "dropped_correlation", "spans", "trace_problems"]

@@ -21,7 +21,11 @@ progress, so a task's spans form one trace across agents and processes:
    this, at submission; every other agent joins through messages.
 
 Work with no correlation id (deploying, polling several queues) is traced in
-traces of its own, under a step span "for no task".
+traces of its own, under a step span "for no task". When a step has received
+messages carrying correlation ids (and none without), what it then does with no
+correlation id is marked with those ids (``harness.received_correlation_ids``):
+the agent dropped the correlation id of the task it was handling, and
+:meth:`~harness.tracing.SpanQuery.assert_connected` says so.
 """
 
 from __future__ import annotations
@@ -58,6 +62,10 @@ class StepScope:
     spans: dict[str | None, Span] = field(default_factory=dict)
     remote: dict[str | None, Context] = field(default_factory=dict)
     links: dict[str | None, list[Link]] = field(default_factory=dict)
+    #: correlation ids of the messages received so far in this step
+    handled: set[str] = field(default_factory=set)
+    #: whether the step has received a message with no correlation id
+    received_cidless: bool = False
 
 
 _scope: ContextVar[StepScope | None] = ContextVar("harness_tracing_step", default=None)
@@ -84,7 +92,9 @@ class ContextFlow:
         self, scope: StepScope, token: Any, did_work: bool | None, error: BaseException | None
     ) -> None:
         _scope.reset(token)
-        for span in scope.spans.values():
+        for cid, span in scope.spans.items():
+            if cid is not None and cid in scope.handled:
+                span.set_attribute(sc.RECEIVED_CORRELATION_IDS, [cid])
             if did_work is not None:
                 span.set_attribute(sc.STEP_DID_WORK, did_work)
             if error is not None:
@@ -95,6 +105,18 @@ class ContextFlow:
     @staticmethod
     def current_step() -> StepScope | None:
         return _scope.get()
+
+    @staticmethod
+    def handling(cid: str | None) -> list[str]:
+        """The correlation ids a new span for task ``cid`` should have carried:
+        none when it has one (``cid`` is not None) or is made outside a step;
+        otherwise those of the messages the step has received so far, unless it
+        also received a message with none (then its task-less work may be that
+        message's)."""
+        scope = _scope.get()
+        if cid is not None or scope is None or scope.received_cidless:
+            return []
+        return sorted(scope.handled)
 
     # -- parents -----------------------------------------------------------------
 
@@ -135,6 +157,8 @@ class ContextFlow:
         attrs: dict[str, Any] = {sc.AGENT: scope.agent}
         if cid is not None:
             attrs[sc.CORRELATION_ID] = cid
+        elif handled := self.handling(cid):
+            attrs[sc.RECEIVED_CORRELATION_IDS] = handled
         span = self.tracer.start_span(
             f"{sc.STEP_SPAN} {scope.agent}",
             context=parent,
@@ -155,9 +179,14 @@ class ContextFlow:
                 if len(self._receipts) >= self.max_receipts:
                     self._receipts.pop(next(iter(self._receipts)))
                 self._receipts[receipt] = cid
+        scope = _scope.get()
+        if scope is not None:
+            if cid is None:
+                scope.received_cidless = True
+            else:
+                scope.handled.add(cid)
         if context is None:
             return
-        scope = _scope.get()
         if scope is not None:
             span_context = get_current_span(context).get_span_context()
             if cid in scope.spans:

@@ -8,7 +8,8 @@ span is started when the message is stamped, before it is serialised, so its
 context can travel inside the message; every other call's span is made when
 the call ends, dated from its start, so an empty poll leaves no span. A
 receive that returns messages of several tasks makes one receive span in each
-task's trace, linked to the producer of each of its messages.
+task's trace, linked to the producer of each of its messages, and records the
+correlation id its messages carried (``harness.received_correlation_ids``).
 """
 
 from __future__ import annotations
@@ -136,6 +137,8 @@ class CallTracer:
         attrs: dict[str, Any] = {}
         if cid is not None:
             attrs[sc.CORRELATION_ID] = cid
+        elif handled := self.flow.handling(cid):
+            attrs[sc.RECEIVED_CORRELATION_IDS] = handled
         if self.region:
             attrs[sc.CLOUD_REGION] = self.region
         return attrs
@@ -197,6 +200,8 @@ class CallTracer:
             groups[cid].append((m, ctx))
         for cid, group in groups.items():
             extra: dict[str, Any] = {sc.MESSAGING_BATCH_COUNT: len(group)}
+            if cid is not None:
+                extra[sc.RECEIVED_CORRELATION_IDS] = [cid]
             if len(group) == 1 and group[0][0].get("MessageId"):
                 extra[sc.MESSAGING_MESSAGE_ID] = group[0][0]["MessageId"]
             links = [Link(get_current_span(ctx).get_span_context()) for _, ctx in group if ctx is not None]
@@ -266,6 +271,8 @@ class TracedModel:
         }
         if cid is not None:
             attrs[sc.CORRELATION_ID] = cid
+        elif handled := self._flow.handling(cid):
+            attrs[sc.RECEIVED_CORRELATION_IDS] = handled
         step = self._flow.current_step()
         if step is not None:
             attrs[sc.AGENT] = step.agent

@@ -12,6 +12,12 @@ CORRELATION_ID: Final = "harness.correlation_id"
 OUTCOME: Final = "harness.outcome"  # ok | fail | info, as in the history
 STEP_DID_WORK: Final = "harness.step.did_work"
 MODEL_KIND: Final = "harness.model.kind"
+#: On a receive span (and an agent's step span for a task), the correlation ids
+#: that the messages it received carried. On a span made with no correlation id
+#: inside an agent step that had received messages carrying correlation ids
+#: (and none without), those ids: the tasks it was made while handling, which
+#: it should have carried too (see ``SpanQuery.assert_connected``).
+RECEIVED_CORRELATION_IDS: Final = "harness.received_correlation_ids"
 TASK_SPAN: Final = "task"
 STEP_SPAN: Final = "step"
 

@@ -1,8 +1,9 @@
 """Deliberately broken variants of the reference system's workers, worker loop
 and supervisor: each one a bug that real agent systems ship.
 
-Each plugs into the simulator by import path (a :class:`harness.sim.case.System`),
-the way a user's own implementation does. The property suite must catch every
+Each plugs into the simulator by import path (the reference system's
+options ``impls``, ``supervisor_class``, ``worker_loop_class``), the way a
+user's own implementation does. The property suite must catch every
 one of them, and pass the reference system.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.system import SystemRef
 from reference_system import bus
 from reference_system.messages import SubtaskMessage
 from reference_system.store import VersionedStore, to_av
@@ -225,8 +227,18 @@ MUTANTS: dict[str, dict[str, Any]] = {
     "poison message retried forever, no DLQ": {"worker_loop": f"{__name__}:RequeueLoop"},
 }
 
+
+def subject(parts: dict[str, Any]) -> SystemRef:
+    """The reference system with these parts replaced (``workers``:
+    {capability: path}, ``supervisor``, ``worker_loop``), as its options."""
+    from harness.sim.case import _legacy_options
+
+    return SystemRef("", _legacy_options(parts))
+
+
 __all__ = [
     "MUTANTS",
+    "subject",
     "AckFirstLoop",
     "BlindWriteSupervisor",
     "EventualReadSupervisor",

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.sim.case import System
 from harness.suite import EXAMPLES, PROPERTIES, run_property
-from tests.mutants.mutants import MUTANTS
+from harness.system import SystemRef
+from tests.mutants.mutants import MUTANTS, subject
 
 #: The suite's properties in the order they run, each with its example budget.
 SUITE: tuple[tuple[str, int], ...] = tuple((name, EXAMPLES[name]) for name in PROPERTIES)
@@ -30,7 +30,7 @@ class Row:
     verdict: str
 
 
-def run(name: str, system: System, report_dir: Path | None = None) -> Row:
+def run(name: str, system: SystemRef, report_dir: Path | None = None) -> Row:
     t0 = time.perf_counter()
     total = 0
     for prop, budget in SUITE:
@@ -45,8 +45,8 @@ def run(name: str, system: System, report_dir: Path | None = None) -> Row:
 
 
 def main() -> int:
-    rows = [run(n, System(**spec)) for n, spec in MUTANTS.items()]
-    ref = run("reference system (must pass)", System())
+    rows = [run(n, subject(spec)) for n, spec in MUTANTS.items()]
+    ref = run("reference system (must pass)", SystemRef())
     print("| mutant | caught by | examples needed | examples run (suite) | seconds |")
     print("|---|---|---:|---:|---:|")
     for r in rows:

@@ -79,10 +79,11 @@ def test_workers_from_the_ini_file_are_the_system_under_test(pytester: pytest.Py
     pytester.makeini(
         "[pytest]\nharness_workers =\n    research=my_workers:Research\n    write=my_workers:Write\n"
     )
+    pytester.makepyfile(my_workers="class Research:\n    pass\n\nclass Write:\n    pass\n")
     pytester.makepyfile(
         """
         def test_config(harness_config):
-            assert harness_config.system.workers == {
+            assert harness_config.system.options["impls"] == {
                 "research": "my_workers:Research", "write": "my_workers:Write"
             }
         """

@@ -74,7 +74,7 @@ def test_a_users_worker_fails_readably_and_the_failure_replays(pytester: pytest.
             "seed:     3",
             "workload: r3-0000 (*, budget *)",
             "schedule: []",
-            "system:   research=my_workers:FetchTwice*",
+            "system:   reference*research*my_workers:FetchTwice*",
             'plan:     {"kind": "model", "params": {"mode": "timeout"}, *',
             "run:      ended finished after * virtual seconds",
             "replay: python -m harness.sim replay *",

@@ -14,11 +14,12 @@ import pytest
 
 from harness.faults.defaults import default_plan
 from harness.history.jsonl import write_history
-from harness.sim.case import Case, System
+from harness.sim.case import Case
 from harness.suite import Property, PropertyFailed, cases, property_test
+from harness.system import SystemRef
 
 ROOT = Path(__file__).resolve().parents[2]
-ACK_FIRST = System(worker_loop="tests.mutants.mutants:AckFirstLoop")
+ACK_FIRST = SystemRef("", {"worker_loop_class": "tests.mutants.mutants:AckFirstLoop"})
 
 
 def _bytes(ops: list) -> bytes:

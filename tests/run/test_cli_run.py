@@ -101,7 +101,7 @@ def _agents_of(out: Path) -> list[int]:
             continue
         if (
             state != "Z"
-            and b"reference_system.agent" in b" ".join(cmd)
+            and b"harness.run.agent" in b" ".join(cmd)
             and str(out).encode() in b" ".join(cmd)
         ):
             pids.append(int(proc.name))

@@ -7,7 +7,6 @@ import io
 from harness.history.jsonl import write_history
 from harness.history.model import INVOKE
 from harness.sim import SimConfig, Simulation, simulate
-from harness.sim.case import System
 from reference_system.worker_loop import WorkerLoop
 
 ONE = [{"request_id": "r0", "topic": "heat pumps", "token_budget": 4000}]
@@ -116,7 +115,7 @@ def test_a_stuck_run_ends_as_soon_as_nothing_can_happen() -> None:
             )
         ]
     )
-    cfg = System(worker_loop="tests.mutants.mutants:AckFirstLoop").configure(_cfg(plan=plan))
+    cfg = _cfg(plan=plan, options={"worker_loop_class": "tests.mutants.mutants:AckFirstLoop"})
     r = simulate(cfg)
     assert r.stopped == "quiet"
     assert r.task_states == {"r0": "running"}
@@ -125,7 +124,9 @@ def test_a_stuck_run_ends_as_soon_as_nothing_can_happen() -> None:
 
 
 def test_an_agents_unhandled_exception_is_recorded_and_it_restarts() -> None:
-    cfg = System(worker_loop="tests.sim.test_simulation:BrokenLoop").configure(_cfg(max_virtual_seconds=12.0))
+    cfg = _cfg(
+        max_virtual_seconds=12.0, options={"worker_loop_class": "tests.sim.test_simulation:BrokenLoop"}
+    )
     r = simulate(cfg)
     crashes = [op for op in r.ops if op.f == "agent.crash"]
     assert crashes and crashes[0].value["error"] == "Boom: the loop itself broke"
