@@ -1,6 +1,7 @@
-"""``harness deploy``: create the reference system's resources on a backend.
+"""``harness deploy``: create the system's resources on a backend (the
+reference system's unless ``--system`` names another).
 
-    harness deploy --backend embedded|localstack|aws [--prefix P]
+    harness deploy --backend embedded|localstack|aws [--system pkg.module:obj] [--prefix P]
                    [--allowed-account ID ...] [--profile NAME]
                    [--tag KEY=VALUE ...] [--state-machine [--role-arn ARN]] [--out FILE]
 
@@ -28,7 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ap = OneLineParser(
         prog="harness deploy",
-        description="Create the reference system's resources on a backend: idempotent, every resource tagged.",
+        description="Create the system's resources on a backend: idempotent, every resource tagged.",
+    )
+    ap.add_argument(
+        "--system", default=None, metavar="pkg.module:obj", help="the system (default: the reference system)"
     )
     ap.add_argument("--backend", required=True, choices=list(BACKENDS), help="where to deploy")
     ap.add_argument("--prefix", default="mas", help="name prefix of every resource (default: mas)")
@@ -96,10 +100,11 @@ def main(argv: list[str]) -> int:
                 state_machine=args.state_machine,
                 role_arn=args.role_arn,
                 visibility_timeout=args.visibility_timeout,
+                system=args.system,
             )
             summary["backend"] = ep.backend
             summary["region"] = ep.region
-    except BackendError as e:
+    except (BackendError, ValueError) as e:
         print(f"harness deploy: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     text = json.dumps(summary, indent=2)
@@ -117,18 +122,30 @@ def deploy_all(
     state_machine: bool = False,
     role_arn: str | None = None,
     visibility_timeout: int | None = None,
+    system: str | None = None,
 ) -> dict[str, object]:
-    """Deploy the reference system (and optionally its state machine); returns a JSON-ready summary."""
-    from reference_system.resources import deploy
-    from reference_system.sfn import Timeouts
+    """Deploy the system (default: the reference system, with its optional
+    Step Functions orchestration); returns a JSON-ready summary."""
+    from harness.system import load_object, load_system
 
-    if visibility_timeout is None:
-        visibility_timeout = Timeouts().heartbeat + 30 if state_machine else 30
-
-    res = deploy(session, prefix, visibility_timeout=visibility_timeout, tags=tags)
-    summary: dict[str, object] = {"resources": json.loads(res.to_json()), "tags": tags}
+    if system is None:
+        full = load_object(REFERENCE_DEPLOY)
+        return dict(
+            full(
+                session,
+                prefix,
+                tags=tags,
+                state_machine=state_machine,
+                role_arn=role_arn,
+                visibility_timeout=visibility_timeout,
+            )
+        )
     if state_machine:
-        from reference_system.sfn import deploy_state_machine
+        raise ValueError("--state-machine deploys the reference system's orchestration only")
+    sut = load_system(system)
+    res = sut.deploy(session, prefix, visibility_timeout=visibility_timeout or 30)
+    return {"resources": json.loads(sut.dump_resources(res)), "tags": tags, "system": system}
 
-        summary["state_machine_arn"] = deploy_state_machine(session, res, role_arn=role_arn, tags=tags)
-    return summary
+
+#: The reference system's deployment, with its optional state machine.
+REFERENCE_DEPLOY = "reference_system.deployment:deploy_all"

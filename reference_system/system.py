@@ -32,6 +32,7 @@ from harness.system import (
     StateMachine,
     System,
     VersionedItems,
+    WorkerKit,
     Workload,
     load_object,
     load_worker,
@@ -95,14 +96,15 @@ def agents(res: Resources, options: Mapping[str, Any]) -> list[AgentSpec]:
     from reference_system.audit_loop import AuditLoop
     from reference_system.worker_loop import WorkerLoop
 
-    factories, loops = _implementations(options.get("impls") or {})
-    default_loop = (
-        load_object(options["worker_loop_class"]) if options.get("worker_loop_class") else WorkerLoop
-    )
     wait = int(options.get("wait_seconds", 0))
 
     def worker(caps: list[str]) -> Any:
         def make(env: AgentEnv) -> Any:
+            # Imported where the agent runs (its own process, perhaps).
+            factories, loops = _implementations(options.get("impls") or {})
+            default_loop = (
+                load_object(options["worker_loop_class"]) if options.get("worker_loop_class") else WorkerLoop
+            )
             # One queue: long-poll it. Several: poll each in turn.
             w = wait if len(caps) == 1 else 0
             made = [
@@ -209,6 +211,22 @@ def _model(seed: int) -> Any:
     return ScriptedModel(seed=seed)
 
 
+def _worker_kit() -> WorkerKit:
+    from reference_system.budget import BudgetExceeded
+    from reference_system.messages import SubtaskMessage
+    from reference_system.workers import PermanentFailure, WorkerContext
+
+    return WorkerKit(
+        task_type=SubtaskMessage,
+        context=lambda agent, model, effects, recorder, task: WorkerContext(
+            agent, model, effects, recorder, task
+        ),
+        model=_model,
+        declared_failures=(BudgetExceeded, PermanentFailure),
+        source="reference_system.contracts:source",
+    )
+
+
 def _undeploy(session: Any, res: Resources) -> None:
     import contextlib
 
@@ -239,8 +257,18 @@ system = System(
     task_states=task_states,
     declarations=DECLARATIONS,
     model=_model,
-    options={"workers": 1, "worker_processes": None, "supervisors": 1, "auditor": True, "wait_seconds": 0},
+    options={
+        "workers": 1,
+        "worker_processes": None,
+        "supervisors": 1,
+        "auditor": True,
+        "wait_seconds": 0,
+        "impls": {},
+        "reads": "consistent",
+        "sweep_interval": None,
+    },
     dump_resources=lambda r: r.to_json(),
     load_resources=Resources.from_json,
     undeploy=_undeploy,
+    worker_kit=_worker_kit(),
 )

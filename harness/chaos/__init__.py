@@ -50,18 +50,20 @@ def _system() -> dict[str, Any]:
     from harness.backends.named import BACKENDS
     from harness.chaos.system import SYSTEM_ARGUMENTS
     from harness.faults.plan import CALL_KINDS, PROCESS_KINDS
-    from harness.run.cluster import WORK_QUEUES
-    from reference_system.resources import CAPABILITIES
+    from harness.run.main import process_options
+    from harness.system import SystemRef
 
+    ref = SystemRef()
+    agents = ref.load().agent_specs(None, process_options(ref.load(), 2))
     return {
         "backends": BACKENDS,
-        "agents": ["supervisor", "worker-N"],
-        "capabilities": list(CAPABILITIES),
-        "queues": [*WORK_QUEUES, *(f"{c}-dlq" for c in CAPABILITIES)],
+        "system": "reference (harness_system names another: pkg.module:obj)",
+        "agents": [a.name.replace("-2", "-N") for a in agents if not a.name.endswith("-1")],
         "fault_kinds": sorted(CALL_KINDS | PROCESS_KINDS | {"model"}),
         "control_arguments": SYSTEM_ARGUMENTS,
         "configuration": [
             "harness_backend",
+            "harness_system",
             "harness_allowed_accounts",
             "harness_worker",
             "harness_supervisor_reads",

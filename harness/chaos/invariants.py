@@ -34,6 +34,7 @@ def judge(
     *,
     sns_fed_queues: Iterable[str] = (),
     checkers: Sequence[str] = tuple(STREAMING),
+    specs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """``{"verdict": holds|violated|unknown, "violated": [one line each],
     "invariants": {name: verdict}, "operations": n}``.
@@ -42,7 +43,7 @@ def judge(
     published (``sns.Publish``), never sent with SQS, so every receive would
     look unexpected."""
     checked = without_queues(ops, sns_fed_queues)
-    verdicts = check(checked, checkers)
+    verdicts = check(checked, checkers, specs={k: dict(v) for k, v in (specs or {}).items()})
     lines: list[str] = []
     table: dict[str, str] = {}
     for v in verdicts:

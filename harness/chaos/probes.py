@@ -12,7 +12,6 @@ from typing import Any
 
 from harness.chaos import system
 from harness.chaos.invariants import HOLDS, judge
-from harness.run.cluster import WORK_QUEUES
 
 __all__ = ["dlq_is_empty", "faults_injected", "invariants_hold", "queue_depth", "tasks_in_flight"]
 
@@ -27,12 +26,14 @@ def invariants_hold(
     """Wait up to settle_timeout s for the system to go quiet, then run every checker on the history so far."""
     cluster = system.current(configuration)
     settled = cluster.settle(settle_timeout)
-    res = cluster.resources
+    decl = cluster.system.declarations
+    fed = [cluster.queue_url(q).rsplit("/", 1)[-1] for qs in decl.fanout.values() for q in qs]
     result = judge(
         cluster.history(),
         cluster.submitted,
         cluster.task_states(),
-        sns_fed_queues=[res.queue("audit").rsplit("/", 1)[-1]],
+        sns_fed_queues=fed,
+        specs=cluster.system.checker_specs(),
     )
     result["settled"] = settled
     for line in result["violated"]:
@@ -70,9 +71,9 @@ def queue_depth(
     configuration: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
 ) -> int:
-    """Messages in a queue (requests, research, write, review, results, progress, audit, *-dlq) or all work queues."""
+    """Messages in one of the system's queues (by name, without the run's prefix) or all its work queues."""
     cluster = system.current(configuration)
-    names = WORK_QUEUES if queue == "all" else (queue,)
+    names = cluster.work_queues() if queue == "all" else (queue,)
     return sum(cluster.queue_depth(q, in_flight=include_in_flight) for q in names)
 
 

@@ -15,8 +15,12 @@ Where it runs comes from the experiment's ``configuration``:
 ``harness_allowed_accounts``
     comma-separated account ids the ``aws`` backend may touch; checked with STS
     GetCallerIdentity before anything else, and any other account is refused.
+``harness_system``
+    the system under test, ``pkg.module:obj`` (a :class:`harness.system.System`;
+    default: the reference system); each agent it declares runs as a process.
 ``harness_worker``
-    comma-separated ``CAP=pkg.module:Class`` replacements for workers.
+    comma-separated ``CAP=pkg.module:Class`` replacements for workers (a
+    system with an ``impls`` option, such as the reference system).
 ``harness_supervisor_reads``
     ``consistent`` or ``eventual``: overrides the control's ``supervisor_reads``.
 ``harness_out``
@@ -71,6 +75,7 @@ def cluster_config(
     out = _config_value(configuration, "harness_out")
     return ClusterConfig(
         backend=_config_value(configuration, "harness_backend") or "embedded",
+        system=_config_value(configuration, "harness_system") or None,
         allowed_accounts=_split(_config_value(configuration, "harness_allowed_accounts")),
         worker_impls=_split(_config_value(configuration, "harness_worker")),
         out=Path(out) if out else None,

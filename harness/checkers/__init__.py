@@ -10,11 +10,12 @@ from harness.checkers.budget import BudgetChecker, check_budget
 from harness.checkers.delivery import DeliveryChecker, check_delivery
 from harness.checkers.idempotency import IdempotencyChecker, check_idempotency
 from harness.checkers.linearizability import check_linearizability
+from harness.checkers.liveness import LivenessChecker, check_liveness
 from harness.checkers.lost_update import LostUpdateChecker, check_lost_update
 from harness.checkers.models import KV, MODELS, REGISTER, Model, unpartitioned
 from harness.checkers.models import UNKNOWN as UNKNOWN_OUTPUT
 from harness.checkers.ordering import OrderingChecker, check_ordering
-from harness.checkers.registry import CHECKERS, STREAMING, check
+from harness.checkers.registry import CHECKERS, STREAMING, check, resolve_specs
 from harness.checkers.session import SessionChecker, check_session
 from harness.checkers.verdict import UNKNOWN, VIOLATION, WARNING, Anomaly, Verdict, combine
 
@@ -32,6 +33,7 @@ __all__ = [
     "BudgetChecker",
     "DeliveryChecker",
     "IdempotencyChecker",
+    "LivenessChecker",
     "LostUpdateChecker",
     "Model",
     "OrderingChecker",
@@ -43,10 +45,12 @@ __all__ = [
     "check_delivery",
     "check_idempotency",
     "check_linearizability",
+    "check_liveness",
     "check_lost_update",
     "check_ordering",
     "check_session",
     "combine",
+    "resolve_specs",
     "run_checker",
     "run_checkers",
     "unpartitioned",

@@ -8,20 +8,27 @@ one-line error, no traceback), 3 a verdict is unknown (and none is a violation).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from harness.checkers.registry import CHECKERS, STREAMING, check
+from harness.checkers.registry import CHECKERS, STATE_MACHINE_KEY, STREAMING, check, resolve_specs
 from harness.checkers.verdict import UNKNOWN, Verdict, combine
 from harness.history.importers import FORMATS, detect_format, load_history
 from harness.history.jsonl import HistoryFormatError
 
 EXIT_VALID, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 MODEL_NAMES = ("register", "kv")
+#: Spec sections for the run properties (``harness.sim.checks``): accepted so
+#: one file serves both, not used by ``harness check``.
+RUN_SECTIONS = ("stages", "retries")
 
 
 class _BadInput(Exception):
@@ -62,8 +69,61 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-partition", action="store_true", help="check linearizability without per-key partitioning"
     )
+    p.add_argument(
+        "--spec",
+        metavar="FILE",
+        default=None,
+        help=(
+            "per-checker settings of the system under test, TOML or JSON: "
+            '{"<checker>": {setting: value}}, plus "state_machine": '
+            '{"transitions": {state: [next]}, "initial": s, "terminal": [...]} for ordering and liveness'
+        ),
+    )
     p.add_argument("--max-witnesses", type=int, default=5, metavar="N", help="anomalies shown per checker")
     return p
+
+
+def load_spec(path: str | Path) -> dict[str, Any]:
+    """The checker settings in ``path`` (TOML, or JSON for ``.json``, else
+    whichever parses), checked; a malformed file is a ValueError with one line."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ValueError(f"cannot read spec {p}: {e.strerror or e}") from None
+    data: Any
+    if p.suffix.lower() == ".json" or (p.suffix.lower() != ".toml" and text.lstrip().startswith("{")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"spec {p} is not valid JSON: {e}") from None
+    else:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"spec {p} is not valid TOML: {e}") from None
+    if not isinstance(data, Mapping):
+        raise ValueError(f"spec {p} must be a table of checker settings")
+    for name, kw in data.items():
+        if name not in (*CHECKERS, STATE_MACHINE_KEY, *RUN_SECTIONS):
+            known = ", ".join((*CHECKERS, STATE_MACHINE_KEY, *RUN_SECTIONS))
+            raise ValueError(f"spec {p}: unknown section {name!r} (known: {known})")
+        if not isinstance(kw, Mapping):
+            raise ValueError(f"spec {p}: {name!r} must be a table of settings")
+    try:
+        out = resolve_specs(data)
+        for name, kw in out.items():  # every setting is one its checker takes
+            if name in STREAMING:
+                STREAMING[name](**kw)
+            elif name == "linearizability" and set(kw) - {"partitioned"}:
+                raise ValueError(
+                    f"checker 'linearizability': unknown setting(s) {', '.join(sorted(set(kw) - {'partitioned'}))}"
+                )
+    except TypeError as e:
+        raise ValueError(f"spec {p}: bad settings: {e}") from None
+    except ValueError as e:
+        raise ValueError(f"spec {p}: {e}") from None
+    return {k: v for k, v in out.items() if k not in RUN_SECTIONS}
 
 
 def _verdict_text(v: Verdict) -> Text:
@@ -127,6 +187,7 @@ def run_check(argv: list[str], *, console: Console | None = None, err: Console |
     except SystemExit as e:  # --help
         return int(e.code or 0)
     try:
+        user_specs = load_spec(args.spec) if args.spec else {}
         fmt = args.format or detect_format(args.history)
         history = load_history(args.history, fmt)
         if args.checker:
@@ -136,7 +197,11 @@ def run_check(argv: list[str], *, console: Console | None = None, err: Console |
         else:
             names = list(STREAMING)
         model: Any = args.model or ("kv" if fmt == "kv" else "register")
-        specs = {"linearizability": {"partitioned": not args.no_partition}}
+        specs = {**user_specs}
+        lin = dict(user_specs.get("linearizability", {}))
+        if args.no_partition:
+            lin["partitioned"] = False
+        specs["linearizability"] = lin
         verdicts = check(history, names, specs=specs, model=model, timeout=args.timeout)
     except (HistoryFormatError, ValueError, OSError) as e:
         err.print(f"harness check: error: {e}", markup=False, highlight=False, soft_wrap=True)
@@ -155,6 +220,7 @@ __all__ = [
     "EXIT_VALID",
     "EXIT_VIOLATION",
     "exit_code",
+    "load_spec",
     "render",
     "run_check",
 ]

@@ -1,5 +1,5 @@
 """How the harness's instrumented Session records operations: the one place where
-the ``f`` names, value fields and state machine that the checkers read are defined.
+the ``f`` names and value fields that the checkers read are defined.
 
 Each checker takes these as defaults and lets callers override them, so a history
 recorded by another tool can be checked after mapping its names.
@@ -53,28 +53,47 @@ STATE_TRANSITION: Final = "state.transition"  # key = task id, value = {"from":.
 FROM: Final = "from"
 TO: Final = "to"
 
-PENDING: Final = "pending"
-DISPATCHED: Final = "dispatched"
-RUNNING: Final = "running"
-DONE: Final = "done"
-FAILED: Final = "failed"
-DEAD_LETTERED: Final = "dead_lettered"
+#: ``task.submit`` (type ok, key = task id): a client submitted a task; the
+#: liveness checker requires each to reach a terminal state.
+TASK_SUBMIT: Final = "task.submit"
+#: ``task.state`` (type info, key = task id, value ``{"state": s}``): a task's
+#: final state read from the system at the end of a run.
+TASK_STATE: Final = "task.state"
+STATE: Final = "state"
 
-TASK_STATES: Final = frozenset({PENDING, DISPATCHED, RUNNING, DONE, FAILED, DEAD_LETTERED})
-INITIAL_STATE: Final = PENDING
-TERMINAL_STATES: Final = frozenset({DONE, FAILED, DEAD_LETTERED})
-ALLOWED_TRANSITIONS: Final = frozenset(
-    {
-        (PENDING, DISPATCHED),
-        (DISPATCHED, RUNNING),
-        (RUNNING, DONE),
-        (RUNNING, FAILED),
-        (DISPATCHED, FAILED),
-        (DISPATCHED, DEAD_LETTERED),
-        (RUNNING, DEAD_LETTERED),
-        (PENDING, FAILED),
-    }
-)
+#: The bundled reference system's task state machine, in
+#: :class:`harness.system.StateMachine` JSON form. For tests and fixtures only:
+#: no checker defaults to it (a checker without a declared state machine skips
+#: what needs one and says so in its statistics).
+REFERENCE_STATE_MACHINE: Final = {
+    "transitions": {
+        "pending": ["dispatched", "failed"],
+        "dispatched": ["running", "failed", "dead_lettered"],
+        "running": ["done", "failed", "dead_lettered"],
+    },
+    "initial": "pending",
+    "terminal": ["dead_lettered", "done", "failed"],
+    "success": ["done"],
+}
+
+#: The reference system's settings for every checker (as its declarations
+#: produce them), for tests and fixtures only.
+REFERENCE_CHECKER_SPECS: Final = {
+    "state_machine": REFERENCE_STATE_MACHINE,
+    "liveness": {"terminal": ["done", "failed"]},
+    "stages": {
+        "order": ["research", "write", "review"],
+        "pattern": r"^(?P<task>.+)/(?P<stage>research|write|review)/(?P<n>\d+)$",
+        "done": ["done"],
+        "table": "*-tasks",
+    },
+    "retries": {
+        "max_receives": 3,
+        "messages": "subtask:*",
+        "senders": "supervisor*",
+        "exclude_queues": "*-dlq",
+    },
+}
 
 # -- language-model calls and budgets ----------------------------------------
 MODEL_COMPLETE: Final = "model.complete"  # key = subtask id

@@ -19,6 +19,10 @@ violation only when no way of taking them satisfies the property. Per
   ``ok`` nor an unknown attempt means the effect happened unrecorded (its
   process crashed between the effect and its record): counted in the stats as
   ``unrecorded``.
+
+Effect kinds named in ``repeatable`` (``publish`` or ``effect.publish``) may
+happen more than once for one logical operation: they are counted, not
+judged.
 """
 
 from __future__ import annotations
@@ -55,9 +59,16 @@ class IdempotencyChecker:
         per_kind: bool = True,
         refused: Iterable[str] = REFUSED,
         strict: bool = False,
+        repeatable: Iterable[str] = (),
         max_anomalies: int = 1000,
     ) -> None:
         self.prefixes = tuple(prefixes)
+        if isinstance(repeatable, str):
+            raise ValueError("idempotency 'repeatable' must be a list of effect kinds")
+        self.repeatable = frozenset(
+            k if k.startswith(self.prefixes) else c.EFFECT_PREFIX + k for k in map(str, repeatable)
+        )
+        self.repeated = 0
         self.expected = None if expected is None else {hashable(e) for e in expected}
         self.per_kind = per_kind
         self.refused = frozenset(refused)
@@ -67,7 +78,13 @@ class IdempotencyChecker:
         self.attempts = 0
 
     def handler(self, f: str) -> Handler | None:
-        return self._on_effect if f.startswith(self.prefixes) else None
+        if not f.startswith(self.prefixes):
+            return None
+        return self._on_repeatable if f in self.repeatable else self._on_effect
+
+    def _on_repeatable(self, op: Op, inv: Op | None) -> None:
+        if op.type == OK:
+            self.repeated += 1
 
     def _on_effect(self, op: Op, inv: Op | None) -> None:
         t = op.type
@@ -168,6 +185,8 @@ class IdempotencyChecker:
             "unrecorded": unrecorded,
             "missing": missing,
         }
+        if self.repeatable:
+            stats["repeatable_effects"] = self.repeated
         return self.log.verdict(NAME, stats, unknown=unknown)
 
 

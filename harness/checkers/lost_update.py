@@ -15,11 +15,19 @@ DynamoDB writes carry the item's new ``version`` and, when conditional, the
   outcome explains -> ``version_gap``;
 - an acknowledged unconditional write to a versioned item -> ``unconditional_write``
   (a warning: the pattern that loses updates under concurrency).
+
+``tables`` (name globs, e.g. the declared versioned tables) limits the check
+to those tables' items; by default every write that carries a version is
+judged. What counts as the version (the attribute, the placeholder of the
+expected value) is declared at recording time
+(:func:`harness.instrument.extract.declare_versioned`): the history always
+carries it as ``version`` / ``expect_version``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from fnmatch import fnmatchcase
 from typing import Any
 
 from harness.checkers import conventions as c
@@ -49,9 +57,14 @@ class LostUpdateChecker:
         *,
         writes: Iterable[str] = c.DDB_WRITES - {c.DDB_DELETE},
         check_gaps: bool = True,
+        tables: Iterable[str] | None = None,
         max_anomalies: int = 1000,
     ) -> None:
         self.writes = frozenset(writes)
+        if isinstance(tables, str):
+            tables = (tables,)
+        self.tables = None if tables is None else tuple(tables)
+        self._in_scope: dict[str, bool] = {}  # table -> judged
         self.check_gaps = check_gaps
         self.log = AnomalyLog(max_anomalies)
         self.items: dict[Any, _Item] = {}
@@ -62,8 +75,19 @@ class LostUpdateChecker:
     def handler(self, f: str) -> Handler | None:
         return self._on_write if f in self.writes else None
 
+    def _judged(self, key: Any) -> bool:
+        if self.tables is None:
+            return True
+        table = str(key).partition("/")[0]
+        ok = self._in_scope.get(table)
+        if ok is None:
+            ok = self._in_scope[table] = any(fnmatchcase(table, g) for g in self.tables)
+        return ok
+
     def _on_write(self, op: Op, inv: Op | None) -> None:
         key = hashable(op.key)
+        if not self._judged(key):
+            return
         t = op.type
         if t == INVOKE:
             item = self.items.get(key)

@@ -16,7 +16,11 @@ seconds is accepted but not enqueued again: it is the same message, whose
 place is that of its first send. Memory holds the messages in flight, not the
 history.
 
-*Task states.* ``state.transition`` operations (key = task id, value
+*Task states.* Judged only against a declared state machine (``allowed``
+pairs and ``initial_state``, or ``state_machine``: a
+:class:`harness.system.StateMachine` or its JSON form); without one the
+transitions are counted, not judged, and the statistics say so
+(``skipped``). ``state.transition`` operations (key = task id, value
 ``{"from", "to"}``) must each be an allowed transition (``illegal_transition``,
 e.g. done -> running) from a state the task can be in (``wrong_from_state``: a
 transition from a state the task has already left, or can never reach, such as
@@ -31,7 +35,7 @@ them in. A transition of unknown outcome leaves the task in either state.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from harness.checkers import conventions as c
@@ -79,8 +83,9 @@ class OrderingChecker:
         send: Iterable[str] = (c.SQS_SEND,),
         receive: Iterable[str] = (c.SQS_RECEIVE,),
         transition: Iterable[str] = (c.STATE_TRANSITION,),
-        allowed: Iterable[tuple[str, str]] = c.ALLOWED_TRANSITIONS,
-        initial_state: str | None = c.INITIAL_STATE,
+        allowed: Iterable[tuple[str, str]] | Mapping[str, Iterable[str]] | None = None,
+        initial_state: str | None = None,
+        state_machine: Any = None,
         fifo_suffix: str = ".fifo",
         dedup_window: float = DEDUP_WINDOW_SECONDS,
         max_anomalies: int = 1000,
@@ -90,10 +95,19 @@ class OrderingChecker:
             self._handlers[f] = self._on_send
         for f in receive:
             self._handlers[f] = self._on_receive
+        if state_machine is not None:
+            sm = as_state_machine(state_machine)
+            if allowed is None:
+                allowed = sm.transitions
+            if initial_state is None:
+                initial_state = sm.initial
+        #: The declared transitions; None: task states are not judged.
+        self.allowed: frozenset[tuple[Any, Any]] | None = (
+            None if allowed is None else transition_pairs(allowed)
+        )
         for f in transition:
-            self._handlers[f] = self._on_transition
-        self.allowed = frozenset(allowed)
-        self.reach = _reachability(self.allowed)
+            self._handlers[f] = self._on_transition if self.allowed is not None else self._count_transition
+        self.reach = _reachability(self.allowed or frozenset())
         self.initial_state = initial_state
         self.fifo_suffix = fifo_suffix
         self.log = AnomalyLog(max_anomalies)
@@ -209,10 +223,16 @@ class OrderingChecker:
         )
 
     # -- task state machine --------------------------------------------------
+    def _count_transition(self, op: Op, inv: Op | None) -> None:
+        if op.type == OK or op.type == INFO:
+            self.transitions += 1
+            self.tasks.setdefault(hashable(op.key), None)
+
     def _on_transition(self, op: Op, inv: Op | None) -> None:
         t = op.type
         if t != OK and t != INFO:
             return
+        assert self.allowed is not None
         v = as_dict(op.value) or (as_dict(inv.value) if inv is not None else {})
         frm, to = hashable(v.get(c.FROM)), hashable(v.get(c.TO))
         if frm is None or to is None:
@@ -301,7 +321,34 @@ class OrderingChecker:
             "tasks": len(self.tasks),
             "transitions": self.transitions,
         }
+        if self.allowed is None:
+            stats["skipped"] = "no state machine declared: task transitions not judged"
         return self.log.verdict(NAME, stats)
+
+
+def as_state_machine(value: Any) -> Any:
+    """A :class:`harness.system.StateMachine` from one or from its JSON form
+    (a malformed one is a ValueError with one line)."""
+    from harness.system.declarations import StateMachine
+
+    if isinstance(value, StateMachine):
+        return value
+    if isinstance(value, Mapping):
+        return StateMachine.from_json(value)
+    raise ValueError(f"state_machine must be a StateMachine or its JSON object, not {type(value).__name__}")
+
+
+def transition_pairs(allowed: Iterable[Any] | Mapping[str, Iterable[str]]) -> frozenset[tuple[Any, Any]]:
+    """Allowed transitions as ``(from, to)`` pairs, from pairs (tuples or JSON
+    lists) or ``{state: [next states]}``."""
+    if isinstance(allowed, Mapping):
+        return frozenset((a, b) for a, nexts in allowed.items() for b in nexts)
+    out = set()
+    for pair in allowed:
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise ValueError(f"allowed transitions must be [from, to] pairs, not {pair!r}")
+        out.add((hashable(pair[0]), hashable(pair[1])))
+    return frozenset(out)
 
 
 def _reachability(allowed: frozenset[tuple[Any, Any]]) -> dict[Any, frozenset[Any]]:
@@ -327,4 +374,11 @@ def check_ordering(history: Iterable[Op], **spec: Any) -> Verdict:
     return run_checker(history, OrderingChecker(**spec))
 
 
-__all__ = ["DEDUP_WINDOW_SECONDS", "NAME", "OrderingChecker", "check_ordering"]
+__all__ = [
+    "DEDUP_WINDOW_SECONDS",
+    "NAME",
+    "OrderingChecker",
+    "as_state_machine",
+    "check_ordering",
+    "transition_pairs",
+]

@@ -48,7 +48,8 @@ from harness.contracts.sandbox import CRASHED, OK, Sandbox, idempotency_store
 from harness.contracts.schema import Doc
 from harness.contracts.source import Role, load_source
 from harness.history.recorder import Recorder
-from reference_system.messages import SubtaskMessage
+
+SubtaskMessage = Any  # the system's worker input type (WorkerKit.task_type)
 
 PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
 #: Findings of one kind kept in a step's report (the rest are counted).
@@ -141,7 +142,7 @@ def load_candidate(spec: str) -> Any:
     import os
     import sys
 
-    from reference_system.workers import load_worker
+    from harness.system import load_worker
 
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.append(os.getcwd())

@@ -18,7 +18,9 @@ from pydantic import ValidationError
 
 from harness.contracts.errors import ContractError
 from harness.contracts.registry import Registry, plain_schema
-from reference_system.messages import SubtaskMessage
+from harness.system import worker_kit
+
+SubtaskMessage = Any  # the system's worker input type (WorkerKit.task_type)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ def load_golden(directory: Path, role: str, input_contract: str, registry: Regis
     for path in sorted(d.glob("*.json")):
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
-            task = SubtaskMessage.model_validate(doc["task"])
+            task = worker_kit().task_type.model_validate(doc["task"])
         except (OSError, ValueError, KeyError, TypeError) as e:
             what = (
                 f"{e.error_count()} invalid field(s)"
@@ -63,7 +65,7 @@ def subtasks(role: str, inputs_schema: Any) -> st.SearchStrategy[SubtaskMessage]
 
     def build(inputs: Any, topic: str, budget: int) -> SubtaskMessage:
         n = next(ids)
-        return SubtaskMessage(
+        return worker_kit().task_type(
             task_id=f"gen-{n}",
             subtask_id=f"gen-{n}/{role}/0",
             capability=role,

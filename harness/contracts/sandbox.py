@@ -1,6 +1,7 @@
-"""Running a worker in-process, without AWS: the scripted model, an
-idempotency store and a recorder, as a :class:`WorkerLoop` would give it
-(no queues: the subtask is handed over).
+"""Running a worker in-process, without AWS: the system's model, an
+idempotency store and a recorder, as its worker loop would give it (no
+queues: the subtask is handed over). What a context holds comes from the
+system's :class:`~harness.system.WorkerKit`.
 
 The gate delivers the same subtask to the incumbent and the candidate, and
 may deliver it twice (at-least-once), then compares what they did.
@@ -15,14 +16,7 @@ from typing import Any
 
 from harness.history.recorder import Recorder
 from harness.instrument.effects import Effects
-from reference_system.llm import ScriptedModel
-from reference_system.messages import SubtaskMessage
-from reference_system.workers import (
-    BudgetExceeded,
-    PermanentFailure,
-    Worker,
-    WorkerContext,
-)
+from harness.system import Worker, worker_kit
 
 OK, FAILED, CRASHED = "ok", "failed", "crashed"
 
@@ -81,16 +75,23 @@ class Sandbox:
     """One worker with its own model, an idempotency store and a (shared) recorder."""
 
     def __init__(
-        self, worker: Worker, agent: str, recorder: Recorder, idempotency: IdempotencyFactory, seed: int = 0
+        self,
+        worker: Worker,
+        agent: str,
+        recorder: Recorder,
+        idempotency: IdempotencyFactory,
+        seed: int = 0,
+        system: Any = None,
     ) -> None:
+        self.kit = worker_kit(system)
         self.worker = worker
         self.agent = agent
         self.recorder = recorder
-        self.model = ScriptedModel(seed=seed)
+        self.model = self.kit.model(seed)
         self.effects = Effects(recorder, agent, process=agent)
         self.idem = idempotency(self.effects)
 
-    def deliver(self, task: SubtaskMessage, context: Sequence[tuple[str, Any]] = ()) -> Outcome:
+    def deliver(self, task: Any, context: Sequence[tuple[str, Any]] = ()) -> Outcome:
         """Hand ``task`` to the worker. ``context`` lists upstream outputs
         (capability, output) the inputs came from, recorded first so auditors
         reading the history know them."""
@@ -101,12 +102,12 @@ class Sandbox:
         # One process per delivery: auditors delimit an attempt by its process.
         self.effects.process = f"{self.agent}/{task.subtask_id}"
         start = len(self.recorder.ops)
-        ctx = WorkerContext(self.agent, self.model, self.idem, self.effects, task)
+        ctx = self.kit.context(self.agent, self.model, self.idem, self.effects, task)
         try:
             raw = self.worker.handle(task, ctx)
             output, problem = _as_json_object(raw)
             out = Outcome(OK, output) if problem is None else Outcome(CRASHED, reason=problem)
-        except (BudgetExceeded, PermanentFailure) as e:
+        except self.kit.declared_failures as e:
             out = Outcome(FAILED, reason=str(e))
         except Exception as e:  # the gate judges it: a worker must not crash on a valid input
             out = Outcome(CRASHED, reason=f"{type(e).__name__}: {e}")

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from harness.contracts.consumers import Consumer
 from harness.contracts.errors import ContractError
 
-DEFAULT_SOURCE = "harness.contracts.source:reference_source"
+DEFAULT_SOURCE = "reference_system.contracts:source"
 
 
 @dataclass(frozen=True)
@@ -65,14 +65,6 @@ class Source:
 
 def version_of(model: type[BaseModel]) -> int:
     return int(getattr(model, "message_version", 1))
-
-
-def reference_source() -> Source:
-    from reference_system.consumers import CONSUMERS
-    from reference_system.messages import MESSAGE_TYPES
-    from reference_system.outputs import LINKS, PAYLOAD_TYPES, ROLES
-
-    return Source({**MESSAGE_TYPES, **PAYLOAD_TYPES}, LINKS, ROLES, CONSUMERS)
 
 
 def load_source(spec: str | None = None) -> Source:

@@ -3,6 +3,12 @@
 A side effect outside AWS (publishing, charging, e-mailing, calling a tool) is
 declared with the logical operation it belongs to (its idempotency key), so the
 idempotency checker can count how many times each one really happened.
+
+An effect is named the same way in :meth:`Effects.perform` and
+:meth:`Effects.attempt`: by its kind (``"publish"``), recorded as
+``effect.publish``. A name that already starts with ``effect.`` is taken as
+the full operation name and recorded as is, so ``"effect.publish"`` (what
+``attempt`` used to require) means the same effect.
 """
 
 from __future__ import annotations
@@ -16,6 +22,17 @@ from harness.history.recorder import Recorder
 from harness.instrument.context import current_correlation_id
 
 T = TypeVar("T")
+
+#: The ``f`` prefix of declared side effects (the idempotency checker's).
+EFFECT_PREFIX = "effect."
+
+
+def effect_name(kind: str) -> str:
+    """The operation name of the effect ``kind``: ``effect.<kind>``; a name
+    already starting with ``effect.`` is returned unchanged."""
+    if not kind or kind == EFFECT_PREFIX:
+        raise ValueError("an effect needs a kind, e.g. 'publish'")
+    return kind if kind.startswith(EFFECT_PREFIX) else EFFECT_PREFIX + kind
 
 
 class Effects:
@@ -58,8 +75,9 @@ class Effects:
         )
         return out
 
-    def attempt(self, f: str, key: Any, fn: Callable[[], bool], value: Any = None) -> bool:
-        """Run ``fn()``, which returns whether the operation took effect, and
+    def attempt(self, kind: str, key: Any, fn: Callable[[], bool], value: Any = None) -> bool:
+        """Run ``fn()``, which returns whether the effect ``kind`` (see
+        :func:`effect_name`) took effect for the logical operation ``key``, and
         record it: ``invoke`` before, then ``ok`` if it did, ``fail`` if it
         certainly did not (a provider refused a repeated idempotency key),
         ``info`` if ``fn`` raised. ``fn`` may make recorded AWS calls of its
@@ -68,6 +86,7 @@ class Effects:
         open at once. If the agent dies inside ``fn``, the invocation stays
         open, and the checkers take the effect as possibly done, as Jepsen
         takes a crashed process's last operation."""
+        f = effect_name(kind)
         proc = f"{self._process()}/effect"
         cid = current_correlation_id()
         self.recorder.record(proc, INVOKE, f, key, value, correlation_id=cid, agent=self.agent)
@@ -98,8 +117,9 @@ class Effects:
         self.recorder.record(proc, typ, f, key, value, correlation_id=cid, error=error, agent=self.agent)
 
     def perform(self, kind: str, key: str, fn: Callable[[], T] | None = None, value: Any = None) -> T | None:
-        """Perform the side effect ``kind`` for the logical operation ``key``."""
-        return self.run(f"effect.{kind}", key, fn or (lambda: None), value)  # type: ignore[arg-type, return-value]
+        """Perform the side effect ``kind`` (see :func:`effect_name`) for the
+        logical operation ``key``."""
+        return self.run(effect_name(kind), key, fn or (lambda: None), value)  # type: ignore[arg-type, return-value]
 
     def note(
         self, f: str, key: Any = None, value: Any = None, *, failed: bool = False, error: str | None = None

@@ -7,8 +7,11 @@ Calls without an extractor are still recorded, with their name only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
+from fnmatch import fnmatchcase
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -25,6 +28,9 @@ _deser = TypeDeserializer()
 #: Item attributes tried, in order, as the key of a DynamoDB item when the
 #: table's key schema was not declared.
 DEFAULT_KEY_ATTRS: tuple[str, ...] = ("pk", "sk", "id", "PK", "SK")
+
+#: ReturnValues under which a write's response holds the item as written.
+_NEW_VALUES = frozenset({"ALL_NEW", "UPDATED_NEW"})
 
 
 def queue_name(url: str | None) -> str | None:
@@ -119,34 +125,215 @@ def item_key(table: str | None, key: dict[str, Any] | None, key_attrs: tuple[str
     return "/".join([table or "?", *parts])
 
 
-def _version_fields(values: dict[str, Any] | None, condition: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if values:
-        if ":expected_version" in values:
-            out["expect_version"] = values[":expected_version"]
-        if ":version" in values:
-            out["version"] = values[":version"]
-    if condition and "attribute_not_exists" in condition and "expect_version" not in out:
-        out["expect_version"] = 0
+# --- optimistic locking: which attribute is the version ----------------------
+
+
+@dataclass(frozen=True)
+class Versioning:
+    """Items of tables matching ``table`` (a glob) are versioned by
+    ``attribute``: a writer checks it (a conditional PutItem, or an UpdateItem
+    whose condition is ``#v = :expected``) and sets or bumps it. ``expected``
+    names the placeholder that carries the expected version when the
+    condition does not say it plainly (None: read it from the condition).
+
+    A write to such an item is recorded with ``version`` (the version it
+    writes) and ``expect_version`` (the one it requires), whatever the
+    attribute and placeholders are called: that is what the lost-update and
+    session checkers read."""
+
+    table: str = "*"
+    attribute: str = "version"
+    expected: str | None = None
+
+
+#: The rule used when nothing is declared (by :func:`declare_versioned` or
+#: ``build_extractors(versioned=...)``): a ``version`` attribute, expected in
+#: ``:expected_version``.
+DEFAULT_VERSIONING = Versioning("*", "version", ":expected_version")
+
+_DECLARED: list[Versioning] = []
+
+
+def declare_versioned(
+    table: str = "*", attribute: str = "version", expected: str | None = None
+) -> Versioning:
+    """Declare, for every session built afterwards in this process without
+    an explicit ``versioned``, that items of tables matching ``table`` are
+    versioned by ``attribute`` (see :class:`Versioning`). The first declared
+    rule whose glob matches a table wins; once any is declared, the default
+    rule no longer applies."""
+    rule = Versioning(table, attribute, expected)
+    _DECLARED.append(rule)
+    return rule
+
+
+def clear_versioned() -> None:
+    """Forget every :func:`declare_versioned` rule."""
+    _DECLARED.clear()
+
+
+def versioning_rules(versioned: Iterable[Any] | None = None) -> tuple[Versioning, ...]:
+    """The rules a session applies: ``versioned`` (objects with ``table``,
+    ``attribute`` and ``expected``, such as
+    :class:`harness.system.VersionedItems`; an empty sequence: no versioned
+    items), else the declared ones, else :data:`DEFAULT_VERSIONING`."""
+    if versioned is None:
+        return tuple(_DECLARED) or (DEFAULT_VERSIONING,)
+    return tuple(
+        v
+        if isinstance(v, Versioning)
+        else Versioning(str(v.table), str(v.attribute), getattr(v, "expected", None) or None)
+        for v in versioned
+    )
+
+
+def _rule_for(rules: tuple[Versioning, ...], table: str | None) -> Versioning | None:
+    for r in rules:
+        if fnmatchcase(table or "", r.table):
+            return r
+    return None
+
+
+_CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
+_OPERAND = r"#\w+|:\w+|[A-Za-z_][\w]*"
+_EQ = re.compile(rf"(?<![\w#:])(?P<a>{_OPERAND})\s*=(?!=)\s*(?P<b>{_OPERAND})")
+_PLUS = re.compile(r"^(?P<x>.+?)\s*\+\s*(?P<y>.+)$")
+_IF_NOT_EXISTS = re.compile(
+    r"^if_not_exists\s*\(\s*(?P<path>[^,]+?)\s*,\s*(?P<zero>:\w+)\s*\)$", re.IGNORECASE
+)
+
+
+def _split_top(text: str) -> list[str]:
+    """``text`` split at the commas outside parentheses."""
+    parts, depth, cur = [], 0, []
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    if "".join(cur).strip():
+        parts.append("".join(cur).strip())
+    return parts
+
+
+def _clauses(update: str) -> dict[str, str]:
+    """``{"SET": "...", "ADD": "..."}`` of an UpdateExpression."""
+    out: dict[str, str] = {}
+    bits = _CLAUSE.split(update)
+    for i in range(1, len(bits) - 1, 2):
+        out[bits[i].upper()] = out.get(bits[i].upper(), "") + bits[i + 1]
     return out
+
+
+class _Expr:
+    """The expressions of one write, with names resolved against a rule."""
+
+    def __init__(self, p: Params, attribute: str) -> None:
+        self.names: dict[str, str] = p.get("ExpressionAttributeNames") or {}
+        self.values = deserialize(p.get("ExpressionAttributeValues")) or {}
+        self.attribute = attribute
+
+    def is_attr(self, token: str) -> bool:
+        t = token.strip()
+        return self.names.get(t, t) == self.attribute if t.startswith("#") else t == self.attribute
+
+    def expected(self, condition: str | None, placeholder: str | None) -> Any:
+        """The version ``condition`` requires (0: the item must not exist), or None."""
+        if placeholder and placeholder in self.values:
+            return self.values[placeholder]
+        if not condition:
+            return None
+        for m in _EQ.finditer(condition):
+            a, b = m["a"], m["b"]
+            if self.is_attr(a) and b in self.values:
+                return self.values[b]
+            if self.is_attr(b) and a in self.values:
+                return self.values[a]
+        if "attribute_not_exists" in condition:
+            return 0
+        return None
+
+    def written(self, update: str | None, expected: Any) -> Any:
+        """The version an UpdateExpression writes, or None if it cannot be told."""
+        if not update:
+            return None
+        clauses = _clauses(update)
+        for assign in _split_top(clauses.get("SET", "")):
+            lhs, eq, rhs = assign.partition("=")
+            if not eq or not self.is_attr(lhs):
+                continue
+            rhs = rhs.strip()
+            if rhs in self.values:
+                return self.values[rhs]
+            m = _PLUS.match(rhs)
+            if m is None:
+                return None
+            for base, inc in ((m["x"], m["y"].strip()), (m["y"], m["x"].strip())):
+                if inc in self.values:
+                    return self._bumped(base.strip(), self.values[inc], expected)
+            return None
+        for part in _split_top(clauses.get("ADD", "")):
+            path, _, inc = part.strip().partition(" ")
+            if self.is_attr(path) and inc.strip() in self.values:
+                start = 0 if expected is None else expected
+                return _add(start, self.values[inc.strip()])
+        return None
+
+    def _bumped(self, base: str, inc: Any, expected: Any) -> Any:
+        if self.is_attr(base):
+            return _add(expected, inc)
+        m = _IF_NOT_EXISTS.match(base)
+        if m and self.is_attr(m["path"]):
+            return _add(self.values.get(m["zero"]) if expected in (None, 0) else expected, inc)
+        return None
+
+
+def _add(a: Any, b: Any) -> Any:
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        return a + b
+    return None
 
 
 def make_dynamodb_extractors(
     key_attrs: tuple[str, ...],
+    versioned: Iterable[Any] | None = None,
 ) -> dict[str, tuple[RequestExtractor, ResponseExtractor | None]]:
+    rules = versioning_rules(versioned)
+
+    def version_fields(p: Params, item: dict[str, Any] | None) -> dict[str, Any]:
+        rule = _rule_for(rules, p.get("TableName"))
+        if rule is None:
+            return {}
+        ex = _Expr(p, rule.attribute)
+        out: dict[str, Any] = {}
+        expect = ex.expected(p.get("ConditionExpression"), rule.expected)
+        if expect is not None:
+            out["expect_version"] = expect
+        version = (
+            item.get(rule.attribute) if item is not None else ex.written(p.get("UpdateExpression"), expect)
+        )
+        if version is not None:
+            out["version"] = version
+        return out
+
+    def attribute(p: Params) -> str | None:
+        rule = _rule_for(rules, p.get("TableName"))
+        return rule.attribute if rule is not None else None
+
     def put(p: Params) -> tuple[Any, Any]:
         item = deserialize(p.get("Item")) or {}
-        eav = deserialize(p.get("ExpressionAttributeValues"))
         v: dict[str, Any] = {"condition": p.get("ConditionExpression")}
-        v.update(_version_fields(eav, p.get("ConditionExpression")))
-        if "version" in item:
-            v["version"] = item["version"]
+        v.update(version_fields(p, item))
         return item_key(p.get("TableName"), item, key_attrs), v
 
     def update(p: Params) -> tuple[Any, Any]:
-        eav = deserialize(p.get("ExpressionAttributeValues"))
         v: dict[str, Any] = {"update": p.get("UpdateExpression"), "condition": p.get("ConditionExpression")}
-        v.update(_version_fields(eav, p.get("ConditionExpression")))
+        v.update(version_fields(p, None))
         return item_key(p.get("TableName"), deserialize(p.get("Key")), key_attrs), v
 
     def keyed(p: Params) -> tuple[Any, Any]:
@@ -155,15 +342,20 @@ def make_dynamodb_extractors(
 
     def get_ok(p: Params, r: Parsed) -> Any:
         item = deserialize(r.get("Item"))
+        attr = attribute(p)
         return {
             "item": item,
-            "version": item.get("version") if item else None,
+            "version": item.get(attr) if item and attr else None,
             "consistent": bool(p.get("ConsistentRead", False)),
         }
 
     def write_ok(p: Params, r: Parsed) -> Any:
+        # only the item as written tells its version (ALL_OLD gives the one replaced)
         attrs = deserialize(r.get("Attributes"))
-        return {"version": attrs.get("version")} if attrs else None
+        attr = attribute(p)
+        if not attrs or attr is None or p.get("ReturnValues") not in _NEW_VALUES:
+            return None
+        return {"version": attrs.get(attr)}
 
     def table_only(p: Params) -> tuple[Any, Any]:
         return p.get("TableName"), None
@@ -234,8 +426,10 @@ def _sfn_execution(p: Params) -> tuple[Any, Any]:
 
 def build_extractors(
     key_attrs: tuple[str, ...] = DEFAULT_KEY_ATTRS,
+    versioned: Iterable[Any] | None = None,
 ) -> dict[tuple[str, str], tuple[RequestExtractor, ResponseExtractor | None]]:
-    """The table of extractors, keyed by (service, operation)."""
+    """The table of extractors, keyed by (service, operation); ``versioned``:
+    the versioned items' rules (see :func:`versioning_rules`)."""
     table: dict[tuple[str, str], tuple[RequestExtractor, ResponseExtractor | None]] = {
         ("sqs", "SendMessage"): (_sqs_send, _sqs_send_ok),
         ("sqs", "SendMessageBatch"): (_sqs_send_batch, None),
@@ -251,6 +445,6 @@ def build_extractors(
         ("stepfunctions", "SendTaskHeartbeat"): (_sfn_token, None),
         ("stepfunctions", "DescribeExecution"): (_sfn_execution, None),
     }
-    for op, ex in make_dynamodb_extractors(key_attrs).items():
+    for op, ex in make_dynamodb_extractors(key_attrs, versioned).items():
         table[("dynamodb", op)] = ex
     return table

@@ -110,12 +110,13 @@ def _env(
     s = harness.session(endpoints, name, rec)
     injector.install(s)
     model = system.model(args.seed) if system.model is not None else None
+    skew = getattr(injector, "clock_skew", None) or (lambda agent: 0.0)
     return AgentEnv(
         name=name,
         session=s,
         resources=res,
         model=FaultyModel(model, injector, name) if model is not None else None,
-        clock=lambda: time.monotonic() + injector.clock_skew(name),
+        clock=lambda: time.monotonic() + skew(name),
         ids=lambda: uuid.uuid4().hex,
         seed=args.seed,
         options=options,

@@ -1,13 +1,13 @@
-"""A long-running reference system that a chaos experiment can steer.
+"""A long-running system under test that a chaos experiment can steer.
 
 ``Cluster(cfg).start()`` opens a backend (embedded moto in server mode on
-127.0.0.1 by default), deploys the reference system, and starts a serving
-supervisor process and worker processes. Each agent process reaches every
+127.0.0.1 by default), deploys the system (``cfg.system``; the reference
+system by default), and starts one process per agent it declares. Each agent process reaches every
 loopback service through its own :class:`~harness.faults.proxy.TcpProxy`, so
 an agent can be cut off from one service at the socket level. While it runs:
 
-- :meth:`submit` feeds requests through the intake queue (recorded as the
-  ``client`` process);
+- :meth:`submit` feeds requests through the system's own entry (recorded as
+  the ``client`` process);
 - :meth:`apply_plan` / :meth:`clear_plans` add and remove fault plans, which
   the agents pick up within 0.1 s (``--plan-dir``);
 - :meth:`kill`, :meth:`pause` (SIGSTOP), :meth:`resume` (SIGCONT),
@@ -51,9 +51,8 @@ from harness.run import processes
 
 #: Backends the harness starts itself (their resources vanish with them).
 LOCAL_BACKENDS = frozenset({"embedded", "localstack"})
-#: Logical names of the queues whose depth says whether work is still moving.
-WORK_QUEUES = ("requests", "research", "write", "review", "results", "progress", "audit")
-TERMINAL = frozenset({"done", "failed"})
+#: The operation a runner records for each request it submitted (key = task id).
+TASK_SUBMIT = "task.submit"
 
 
 class ClusterError(RuntimeError):
@@ -68,7 +67,10 @@ class ClusterConfig:
     seed: int = 1
     prefix: str | None = None
     out: Path | None = None
-    #: ``CAP=pkg.module:Class`` worker (or WorkerLoop) overrides for every worker process.
+    #: The system under test (``pkg.module:obj``; None: the reference system) and its options.
+    system: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    #: ``CAP=pkg.module:Class`` worker (or WorkerLoop) overrides, for a system with an ``impls`` option.
     worker_impls: tuple[str, ...] = ()
     supervisor_reads: str = "consistent"
     #: Seconds between the idle supervisor's looks at every open task (anti-entropy).
@@ -125,8 +127,14 @@ class Cluster:
         self._clients: dict[str, Any] = {}
         self.endpoints: Endpoints | None = None
         self.resources: Any = None
-        self.intake_url = ""
         self.history_path: Path | None = None
+        from harness.system import load_system
+
+        self.system = load_system(self.cfg.system)
+        sm = self.system.declarations.state_machine
+        self.terminal = sm.terminal if sm is not None else frozenset({"done", "failed"})
+        self.prefix = ""
+        self._queue_urls: dict[str, str] = {}
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -150,9 +158,10 @@ class Cluster:
 
     def _start(self) -> None:
         from harness.instrument.session import plain_session, session
-        from reference_system.resources import deploy
+        from harness.run.main import process_options
 
         cfg = self.cfg
+        system = self.system
         for d in (self.parts, self.plan_dir):
             d.mkdir(parents=True, exist_ok=True)
         for stale in self.plan_dir.glob("*.json"):
@@ -167,41 +176,47 @@ class Cluster:
         clock = wall_clock(self.start_ns)
         self._nemesis = Recorder(self.parts / "history.nemesis.jsonl", clock=clock, keep=False)
         prefix = cfg.prefix or ("mas" if cfg.backend in LOCAL_BACKENDS else f"chaos-{uuid.uuid4().hex[:8]}")
+        self.prefix = prefix
         with Recorder(self.parts / "history.deploy.jsonl", clock=clock, keep=False) as rec:
             s = session(ep, "deploy", rec)
-            self.resources = deploy(s, prefix, visibility_timeout=cfg.visibility_timeout)
-            self.intake_url = s.client("sqs").create_queue(
-                QueueName=f"{prefix}-requests",
-                Attributes={"VisibilityTimeout": str(cfg.visibility_timeout)},
-                tags={"harness:system": "reference", "harness:prefix": prefix},
-            )["QueueUrl"]
-        (self.out / "resources.json").write_text(self.resources.to_json())
+            self.resources = system.deploy(s, prefix, visibility_timeout=cfg.visibility_timeout)
+        (self.out / "resources.json").write_text(system.dump_resources(self.resources))
         client_rec = self._stack.enter_context(
             Recorder(self.parts / "history.client.jsonl", clock=clock, keep=False)
         )
-        self._client = session(ep, "client", client_rec).client("sqs")
+        self._client_rec = client_rec
+        self._client = session(ep, "client", client_rec)
         self._admin = plain_session(ep)
-        self._add_agent(
-            "supervisor",
-            [
-                "supervisor",
-                "--intake",
-                self.intake_url,
-                "--reads",
-                cfg.supervisor_reads,
-                "--sweep-interval",
-                str(cfg.sweep_interval),
-            ],
-        )
-        for i, caps in enumerate(processes.assign_capabilities(cfg.workers), 1):
-            extra = ["worker", "--capabilities", ",".join(caps)]
-            for spec in cfg.worker_impls:
-                extra += ["--worker", spec]
-            self._add_agent(f"worker-{i}", extra)
+        self.options = process_options(system, cfg.workers, {**self._known_options(), **cfg.options})
+        common = ["--options", json.dumps(self.options, sort_keys=True)]
+        if system.spec:
+            common += ["--system", system.spec]
+        for spec in system.agent_specs(self.resources, self.options):
+            self._add_agent(spec.name, common)
         self._write_state()
         self._await_agents()
         self._monitor = threading.Thread(target=self._watch, name="cluster-monitor", daemon=True)
         self._monitor.start()
+
+    def _known_options(self) -> dict[str, Any]:
+        """The cluster's settings the system takes as options (the reference
+        system's supervisor reads, sweep interval and worker overrides)."""
+        known, cfg = self.system.options, self.cfg
+        out: dict[str, Any] = {}
+        if "reads" in known:
+            out["reads"] = cfg.supervisor_reads
+        if "sweep_interval" in known:
+            out["sweep_interval"] = cfg.sweep_interval
+        if cfg.worker_impls:
+            if "impls" not in known:
+                raise ClusterError(f"system {self.system.name} has no workers to replace (no 'impls' option)")
+            from harness.sim.case import worker_options
+
+            try:
+                out.update(worker_options(list(cfg.worker_impls)))
+            except ValueError as e:
+                raise ClusterError(str(e)) from None
+        return out
 
     def _add_agent(self, name: str, role_args: list[str]) -> None:
         assert self.endpoints is not None
@@ -213,8 +228,7 @@ class Cluster:
                 if target is not None and target.hostname in (settings.LOOPBACK, "localhost") and target.port:
                     proxies[svc] = TcpProxy(settings.LOOPBACK, target.port)
                     urls[svc] = proxies[svc].url
-        role, *rest = role_args
-        args = [role, "--agent", name, "--history", str(self.parts / f"history.{name}.jsonl"), *rest]
+        args = ["--agent", name, "--history", str(self.parts / f"history.{name}.jsonl"), *role_args]
         args += ["--resources", str(self.out / "resources.json"), "--seed", str(self.cfg.seed)]
         args += ["--start-ns", str(self.start_ns), "--plan-dir", str(self.plan_dir), "--exit-with-parent"]
         agent = AgentProc(
@@ -285,17 +299,16 @@ class Cluster:
         return self.history_path
 
     def _undeploy(self) -> None:
-        """Delete what ``start`` created on a remote backend (best effort, each on its own)."""
-        sqs, sns, ddb = self._aws("sqs"), self._aws("sns"), self._aws("dynamodb")
-        for url in [*self.resources.queues.values(), self.intake_url]:
+        """Delete what ``start`` created on a remote backend (best effort): the
+        system's own undeploy, then any queue still carrying the run's prefix."""
+        if self.system.undeploy is not None:
             with contextlib.suppress(Exception):
-                sqs.delete_queue(QueueUrl=url)
+                self.system.undeploy(_Clients(self._aws), self.resources)
+        sqs = self._aws("sqs")
         with contextlib.suppress(Exception):
-            sns.delete_topic(TopicArn=self.resources.topic_arn)
-        r = self.resources
-        for table in (r.tasks_table, r.registry_table, r.idempotency_table, r.briefs_table):
-            with contextlib.suppress(Exception):
-                ddb.delete_table(TableName=table)
+            for url in sqs.list_queues(QueueNamePrefix=f"{self.prefix}-").get("QueueUrls", []):
+                with contextlib.suppress(Exception):
+                    sqs.delete_queue(QueueUrl=url)
 
     def _aws(self, service: str) -> Any:
         """An uninstrumented client of the backend (made once per service)."""
@@ -317,7 +330,8 @@ class Cluster:
             "out": str(self.out),
             "backend": self.cfg.backend,
             "admin_url": self.endpoints.admin_url if self.endpoints else None,
-            "prefix": self.resources.prefix if self.resources is not None else None,
+            "prefix": self.prefix or None,
+            "system": self.system.spec or "reference",
             "plan_dir": str(self.plan_dir),
             "controller": os.getpid(),
             "pids": self.pids,
@@ -384,38 +398,56 @@ class Cluster:
     # -- workload ---------------------------------------------------------------
 
     def submit(self, count: int) -> list[str]:
-        """Send ``count`` more requests (seeded, so a rerun sends the same ones) to the intake queue."""
-        from reference_system import bus
-        from reference_system.runner import retry
-        from reference_system.workload import requests
+        """Send ``count`` more requests (seeded, so a rerun sends the same ones)
+        through the system's entry, as its client would."""
+        from harness.history.model import OK
+        from harness.system import retry
 
         self._require_running()
-        reqs = requests(len(self.submitted) + count, seed=self.cfg.seed)[len(self.submitted) :]
+        wl = self.system.workload
+        reqs = wl.requests(len(self.submitted) + count, self.cfg.seed)[len(self.submitted) :]
+        ids = []
         for r in reqs:
-            retry(lambda r=r: bus.send(self._client, self.intake_url, r, f"request:{r.request_id}"))
-            self.submitted.append(r.request_id)
+            tid = wl.request_id(r)
+            retry(lambda r=r: wl.submit(self._client, self.resources, r))
+            self._client_rec.record("client", OK, TASK_SUBMIT, tid, None, agent="client")
+            self.submitted.append(tid)
+            ids.append(tid)
         self._write_state()
-        return [r.request_id for r in reqs]
+        return ids
 
     def task_states(self) -> dict[str, str]:
-        from reference_system.resources import task_states
-
         self._require_running()
-        return task_states(_Clients(self._aws), self.resources)
+        return dict(self.system.task_states(_Clients(self._aws), self.resources))
 
     def in_flight(self) -> list[str]:
-        """Submitted requests whose task is not (yet) done or failed."""
+        """Submitted requests whose task has not (yet) reached a terminal state."""
         states = self.task_states()
-        return [r for r in self.submitted if states.get(r) not in TERMINAL]
+        return [r for r in self.submitted if states.get(r) not in self.terminal]
+
+    def queues(self) -> list[str]:
+        """The names of the system's queues (without the run's prefix)."""
+        self._require_running()
+        cut = len(self.prefix) + 1
+        urls = self._aws("sqs").list_queues(QueueNamePrefix=f"{self.prefix}-").get("QueueUrls", [])
+        return sorted(u.rsplit("/", 1)[-1][cut:] for u in urls)
+
+    def work_queues(self) -> list[str]:
+        """The queues whose depth says whether work is still moving (all but dead-letter queues)."""
+        return [q for q in self.queues() if not q.endswith("-dlq")]
 
     def queue_url(self, name: str) -> str:
-        if name == "requests":
-            return self.intake_url
-        try:
-            return str(self.resources.queue(name))
-        except KeyError:
-            names = ", ".join(["requests", *self.resources.queues])
-            raise ClusterError(f"no queue {name!r}: choose from {names}") from None
+        if name not in self._queue_urls:
+            sqs = self._aws("sqs")
+            for candidate in (f"{self.prefix}-{name}", name):
+                try:
+                    self._queue_urls[name] = sqs.get_queue_url(QueueName=candidate)["QueueUrl"]
+                    break
+                except sqs.exceptions.QueueDoesNotExist:
+                    continue
+            else:
+                raise ClusterError(f"no queue {name!r}: choose from {', '.join(self.queues())}")
+        return self._queue_urls[name]
 
     def queue_depth(self, name: str, in_flight: bool = True) -> int:
         """Messages in the queue (visible and delayed, plus those being handled with ``in_flight``)."""
@@ -427,14 +459,15 @@ class Cluster:
         return sum(int(got["Attributes"].get(a, 0)) for a in attrs)
 
     def dead_letter_queues(self) -> list[str]:
-        return [q for q in self.resources.queues if q.endswith("-dlq")]
+        return [q for q in self.queues() if q.endswith("-dlq")]
 
     def settle(self, timeout: float) -> bool:
         """Wait until every submitted request is terminal and no work queue holds
         a message; returns whether that happened within ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
+        work = self.work_queues()
         while True:
-            if not self.in_flight() and all(self.queue_depth(q) == 0 for q in WORK_QUEUES):
+            if not self.in_flight() and all(self.queue_depth(q) == 0 for q in work):
                 return True
             if time.monotonic() >= deadline:
                 return False

@@ -282,19 +282,35 @@ class _Retries:
         self.exclude = spec.get("exclude_queues")
 
 
-def check_retries(ops: Iterable[Op], max_receives: int | None = None, *, spec: Spec | None = None) -> Verdict:
+def check_retries(
+    ops: Iterable[Op],
+    max_receives: int | None = None,
+    *,
+    messages: str | None = None,
+    senders: str | None = None,
+    exclude_queues: str | None = None,
+    spec: Spec | None = None,
+) -> Verdict:
     """Every delivery of a judged message is explained: by the counted sends
     of it (each SQS message is delivered at most ``max_receives`` times
     before the redrive policy dead-letters it) and by duplicates the fault
     plan injected. More deliveries mean the message is being retried outside
     the queue's dead-letter policy: for ever, if it always fails.
 
-    Settings come from ``spec`` (see :class:`_Retries`); ``max_receives``
-    alone means every message, sent by anyone. With neither, nothing is
-    judged (``skipped``)."""
-    if spec is None and max_receives is None:
+    Settings come from ``spec`` (see :class:`_Retries`) or the keyword
+    arguments of the same names, which win; ``max_receives`` alone means every
+    message, sent by anyone. Without ``max_receives`` nothing is judged
+    (``skipped``)."""
+    given = {
+        "max_receives": max_receives,
+        "messages": messages,
+        "senders": senders,
+        "exclude_queues": exclude_queues,
+    }
+    merged = {**(spec or {}), **{k: v for k, v in given.items() if v is not None}}
+    if merged.get("max_receives") is None:
         return _skipped("retries", "no redrive policy (max_receives) declared")
-    cfg = _Retries({**(spec or {}), **({"max_receives": max_receives} if max_receives is not None else {})})
+    cfg = _Retries(merged)
     bound_of = cfg.max_receives
     delivered: dict[str, list[int]] = {}
     sends: dict[str, int] = {}

@@ -5,12 +5,13 @@ middle of one), advance the clock. After every rule the safety properties are
 checked on the history so far; at the end the run is drained and every
 request must have ended, without a message retried for ever.
 
-Run it against the reference system, or another one::
+Run it against the reference system, or any other (a
+:class:`~harness.system.SystemRef`)::
 
     from hypothesis.stateful import run_state_machine_as_test
-    from harness.sim.machine import SimulationMachine
+    from harness.sim.machine import machine_for
 
-    run_state_machine_as_test(lambda: SimulationMachine(system), settings=...)
+    run_state_machine_as_test(machine_for(SystemRef("pkg.module:system")), settings=...)
 """
 
 from __future__ import annotations
@@ -20,17 +21,15 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from harness.sim.case import System
 from harness.sim.checks import check_history, check_liveness, check_retries, failures
 from harness.sim.config import SimConfig
 from harness.sim.explain import explain
-from harness.sim.simulation import DUPLICABLE, Simulation
+from harness.sim.simulation import Simulation
+from harness.strategies import requests
+from harness.system import SystemRef
 
-WORKERS = ("research-1", "write-1", "review-1")
-AGENTS = ("supervisor", *WORKERS)
 #: Requests a run may hold; more only make it longer.
 MAX_REQUESTS = 3
-TOPICS = ("heat pumps", "coffee prices", "port congestion")
 BUDGETS = (4000, 300)
 #: Virtual seconds the final drain may take.
 DRAIN_SECONDS = 120.0
@@ -43,18 +42,26 @@ class PropertyBroken(AssertionError):
 class SimulationMachine(RuleBasedStateMachine):
     """The simulated system as a state machine (see the module docstring)."""
 
-    def __init__(self, system: System | None = None) -> None:
+    def __init__(self, system: SystemRef | None = None) -> None:
         super().__init__()
-        self.system = system or System()
+        self.system = system or SystemRef()
         self.sim: Simulation | None = None
         self.broken = False
+        self.specs = self.system.load().checker_specs()
 
-    @initialize(seed=st.integers(0, 2**16), topic=st.sampled_from(TOPICS), budget=st.sampled_from(BUDGETS))
-    def start(self, seed: int, topic: str, budget: int) -> None:
+    @initialize(seed=st.integers(0, 2**16), data=st.data())
+    def start(self, seed: int, data: st.DataObject) -> None:
         """Deploy the system and submit a first request."""
-        cfg = SimConfig(seed=seed, workload=[], auditor=False, max_virtual_seconds=DRAIN_SECONDS)
-        self.sim = Simulation(self.system.configure(cfg)).start()
-        self.submit(topic, budget)
+        cfg = SimConfig(
+            seed=seed,
+            workload=[],
+            auditor=False,
+            max_virtual_seconds=DRAIN_SECONDS,
+            system=self.system.spec or None,
+            options=dict(self.system.options),
+        )
+        self.sim = Simulation(cfg).start()
+        self.submit(data)
 
     def _sim(self) -> Simulation:
         assert self.sim is not None
@@ -63,19 +70,16 @@ class SimulationMachine(RuleBasedStateMachine):
     # -- rules -----------------------------------------------------------------------
 
     @precondition(lambda self: self.sim is not None and len(self.sim.submitted) < MAX_REQUESTS)
-    @rule(
-        topic=st.sampled_from(["heat pumps", "coffee prices", "port congestion"]),
-        budget=st.sampled_from([4000, 300]),
-    )
-    def submit(self, topic: str, budget: int) -> None:
-        from reference_system.messages import BriefRequest
-
+    @rule(data=st.data())
+    def submit(self, data: st.DataObject) -> None:
         sim = self._sim()
-        sim.submit(BriefRequest(request_id=f"r{len(sim.submitted)}", topic=topic, token_budget=budget))
+        n = len(sim.submitted)
+        sim.submit(data.draw(requests(n, budgets=BUDGETS, system=self.system.spec or None)))
 
-    @rule(agent=st.sampled_from(AGENTS))
-    def deliver(self, agent: str) -> None:
-        self._sim().deliver(agent)
+    @rule(agent=st.integers(0, 15))
+    def deliver(self, agent: int) -> None:
+        sim = self._sim()
+        sim.deliver(sim.agent_names[agent % len(sim.agent_names)])
 
     @rule(steps=st.integers(1, 12))
     def go_on(self, steps: int) -> None:
@@ -84,17 +88,24 @@ class SimulationMachine(RuleBasedStateMachine):
         for _ in range(steps):
             sim.step()
 
-    @rule(queue=st.sampled_from(DUPLICABLE[:4]), back=st.integers(0, 3))
-    def duplicate(self, queue: str, back: int) -> None:
-        self._sim().duplicate(queue, back)
+    @rule(queue=st.integers(0, 15), back=st.integers(0, 3))
+    def duplicate(self, queue: int, back: int) -> None:
+        """Deliver again a message of a standard queue (FIFO queues deduplicate)."""
+        sim = self._sim()
+        names = sim.duplicable_queues()
+        if names:
+            sim.duplicate(names[queue % len(names)], back)
 
     @rule(
-        worker=st.sampled_from(WORKERS),
+        worker=st.integers(0, 15),
         after_calls=st.none() | st.integers(1, 6),
         restart_after=st.sampled_from([1.0, 5.0, 15.0]),
     )
-    def crash_worker(self, worker: str, after_calls: int | None, restart_after: float) -> None:
-        self._sim().crash(worker, after_calls=after_calls, restart_after=restart_after)
+    def crash_worker(self, worker: int, after_calls: int | None, restart_after: float) -> None:
+        sim = self._sim()
+        workers = sim.workers()
+        name = workers[worker % len(workers)]
+        sim.crash(name, after_calls=after_calls, restart_after=restart_after)
 
     @rule(seconds=st.sampled_from([0.5, 2.0, 6.0, 30.0]))
     def advance_clock(self, seconds: float) -> None:
@@ -107,7 +118,7 @@ class SimulationMachine(RuleBasedStateMachine):
         if self.sim is None:
             return
         ops = self.sim.ops
-        bad = failures(check_history(ops))
+        bad = failures(check_history(ops, specs=self.specs))
         if bad:
             self.broken = True
             raise PropertyBroken(explain(bad, ops))
@@ -131,15 +142,25 @@ class SimulationMachine(RuleBasedStateMachine):
         note = f"after draining: {sim.stopped} at {sim.clock.now():.1f} virtual seconds"
         bad = failures(
             [
-                *check_history(ops),
-                check_liveness(ops, sim.submitted, sim.task_states(), note=note),
-                check_retries(ops),
+                *check_history(ops, specs=self.specs),
+                check_liveness(
+                    ops, sim.submitted, sim.task_states(), note=note, **_kw(self.specs, "liveness")
+                ),
+                check_retries(ops, **_kw(self.specs, "retries")),
             ]
         )
         if bad:
             raise PropertyBroken(explain(bad, ops))
 
 
-def machine_for(system: System) -> Any:
+def _kw(specs: dict[str, Any], name: str) -> dict[str, Any]:
+    import inspect
+
+    fn = check_liveness if name == "liveness" else check_retries
+    params = inspect.signature(fn).parameters
+    return {k: v for k, v in specs.get(name, {}).items() if k in params}
+
+
+def machine_for(system: SystemRef) -> Any:
     """A factory for ``run_state_machine_as_test``."""
     return lambda: SimulationMachine(system)

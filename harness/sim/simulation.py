@@ -325,6 +325,15 @@ class Simulation:
         self.nemesis.record("duplicate_delivery", queue, message_id=mid)
         return True
 
+    def workers(self) -> list[str]:
+        """The agents that are not supervisors (all of them if every one is)."""
+        return [s.name for s in self.slots if s.role != "supervisor"] or self.agent_names
+
+    def duplicable_queues(self) -> list[str]:
+        """Names of the standard queues agents have read from so far (a
+        duplicate delivery is what such a queue may do; FIFO ones deduplicate)."""
+        return sorted(u.rsplit("/", 1)[-1] for u in self.wakeups.polled_ever if not u.endswith(".fifo"))
+
     def queue_url(self, name: str) -> str:
         """The URL of queue ``name``: its name, or the name after the run's prefix."""
         if name not in self._queue_urls:

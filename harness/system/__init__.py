@@ -22,7 +22,7 @@ from harness.system.spec import (
     load_object,
     load_system,
 )
-from harness.system.worker import PermanentFailure, Worker, load_worker
+from harness.system.worker import PermanentFailure, Worker, WorkerKit, load_worker, worker_kit
 
 __all__ = [
     "DEFAULT_SYSTEM",
@@ -41,6 +41,7 @@ __all__ = [
     "ThreadRunner",
     "VersionedItems",
     "Worker",
+    "WorkerKit",
     "Workload",
     "drive",
     "load_object",
@@ -49,4 +50,5 @@ __all__ = [
     "next_wake",
     "retry",
     "step_safely",
+    "worker_kit",
 ]

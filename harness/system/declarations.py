@@ -158,8 +158,8 @@ class Declarations:
             out["lost-update"] = {"tables": [v.table for v in self.versioned]}
         if self.repeatable_effects:
             out["idempotency"] = {"repeatable": list(self.repeatable_effects)}
-        if self.fanout:
-            out["delivery"] = {"subscriptions": {t: list(qs) for t, qs in self.fanout.items()}}
+        # ``fanout`` is not given to the delivery checker: its subscriptions are
+        # exact deployed names, the declarations' are names before the deploy prefix.
         st = self.stages
         if st is not None:
             done = st.done or (tuple(sorted(sm.success)) if sm is not None else ())

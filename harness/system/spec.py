@@ -111,6 +111,8 @@ class System:
     load_resources: Callable[[str], Any] = json.loads
     #: ``(session, resources)``: delete what deploy made (remote backends).
     undeploy: Callable[[Any, Any], None] | None = None
+    #: What the contract gate needs to run its workers (a :class:`harness.system.WorkerKit`).
+    worker_kit: Any = None
     #: Where the system's description lives (its import path), set by :func:`load_system`.
     spec: str = ""
 
