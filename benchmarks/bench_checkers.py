@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.checkers.conventions import REFERENCE_STATE_MACHINE
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -121,7 +123,10 @@ def parse_only(path: Path) -> tuple[float, int]:
 
 def check_pass(path: Path) -> tuple[float, list[Any]]:
     t0 = time.perf_counter()
-    verdicts = run_checkers(iter_history(path), [DeliveryChecker(), IdempotencyChecker(), OrderingChecker()])
+    verdicts = run_checkers(
+        iter_history(path),
+        [DeliveryChecker(), IdempotencyChecker(), OrderingChecker(state_machine=REFERENCE_STATE_MACHINE)],
+    )
     return time.perf_counter() - t0, verdicts
 
 

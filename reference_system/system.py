@@ -59,9 +59,12 @@ DECLARATIONS = Declarations(
     stages=Stages(
         order=("research", "write", "review"),
         pattern=r"^(?P<task>.+)/(?P<stage>research|write|review)/(?P<n>\d+)$",
+        table="*-tasks",
     ),
     max_receives=MAX_RECEIVE_COUNT,
     retried_messages="subtask:*",
+    retry_senders="supervisor*",
+    dead_letter_queues="*-dlq",
 )
 
 

@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
             '{"transitions": {state: [next]}, "initial": s, "terminal": [...]} for ordering and liveness'
         ),
     )
+    p.add_argument(
+        "--system",
+        metavar="pkg.module:obj",
+        default=None,
+        help="take the checker settings from this system's declarations (--spec settings win)",
+    )
     p.add_argument("--max-witnesses", type=int, default=5, metavar="N", help="anomalies shown per checker")
     return p
 
@@ -124,6 +130,19 @@ def load_spec(path: str | Path) -> dict[str, Any]:
     except ValueError as e:
         raise ValueError(f"spec {p}: {e}") from None
     return {k: v for k, v in out.items() if k not in RUN_SECTIONS}
+
+
+def _system_specs(path: str) -> dict[str, Any]:
+    """The checker settings of the system named ``pkg.module:obj``."""
+    from harness.system.spec import load_system
+
+    try:
+        specs = load_system(path).checker_specs()
+    except ValueError:
+        raise
+    except Exception as e:  # the system's own module failed to load
+        raise ValueError(f"cannot load system {path!r}: {type(e).__name__}: {e}") from None
+    return {k: dict(v) for k, v in specs.items() if k not in RUN_SECTIONS}
 
 
 def _verdict_text(v: Verdict) -> Text:
@@ -187,7 +206,9 @@ def run_check(argv: list[str], *, console: Console | None = None, err: Console |
     except SystemExit as e:  # --help
         return int(e.code or 0)
     try:
-        user_specs = load_spec(args.spec) if args.spec else {}
+        user_specs = _system_specs(args.system) if args.system else {}
+        for name, kw in (load_spec(args.spec) if args.spec else {}).items():
+            user_specs[name] = {**user_specs.get(name, {}), **kw}
         fmt = args.format or detect_format(args.history)
         history = load_history(args.history, fmt)
         if args.checker:

@@ -177,7 +177,7 @@ class IdempotencyChecker:
                         key=key,
                     )
                 )
-        stats = {
+        stats: dict[str, Any] = {
             "logical_operations": sum(len(per) for per in self.effects.values()),
             "attempts": self.attempts,
             "duplicated": duplicates,

@@ -36,12 +36,15 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.checkers import conventions as c
 from harness.checkers.base import DedupWindow, Handler, as_dict, hashable, run_checker
 from harness.checkers.verdict import WARNING, Anomaly, AnomalyLog, Verdict
 from harness.history.model import INFO, INVOKE, OK, Op
+
+if TYPE_CHECKING:
+    from harness.system.declarations import StateMachine
 
 NAME = "ordering"
 
@@ -315,7 +318,7 @@ class OrderingChecker:
                         details={"from": sorted(map(str, starts)), "to": end},
                     )
                 )
-        stats = {
+        stats: dict[str, Any] = {
             "fifo_groups": len(self.groups),
             "fifo_messages": self.fifo_messages,
             "tasks": len(self.tasks),
@@ -326,7 +329,7 @@ class OrderingChecker:
         return self.log.verdict(NAME, stats)
 
 
-def as_state_machine(value: Any) -> Any:
+def as_state_machine(value: Any) -> StateMachine:
     """A :class:`harness.system.StateMachine` from one or from its JSON form
     (a malformed one is a ValueError with one line)."""
     from harness.system.declarations import StateMachine

@@ -205,7 +205,9 @@ _IF_NOT_EXISTS = re.compile(
 
 def _split_top(text: str) -> list[str]:
     """``text`` split at the commas outside parentheses."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1

@@ -32,7 +32,16 @@ from harness.instrument.context import CORRELATION_ATTR, MESSAGE_ID_ATTR, curren
 from harness.instrument.extract import DEFAULT_KEY_ATTRS, build_extractors
 
 #: Services whose calls are recorded.
-RECORDED_SERVICES = frozenset({"sqs", "sns", "events", "dynamodb", "stepfunctions"})
+RECORDED_SERVICES = frozenset({"sqs", "sns", "events", "dynamodb", "stepfunctions", "lambda"})
+
+
+def versioning(items: Any) -> Any:
+    """Recording rules (``extract.Versioning``) from a system's versioned items, or None."""
+    if items is None:
+        return None
+    from harness.instrument.extract import Versioning
+
+    return tuple(Versioning(v.table, v.attribute, v.expected) for v in items)
 
 HttpAndParsed = tuple[AWSResponse, dict[str, Any]]
 
@@ -103,6 +112,7 @@ class Instrumentation:
         process: str | None = None,
         key_attrs: tuple[str, ...] = DEFAULT_KEY_ATTRS,
         stamp_messages: bool = True,
+        versioned: Any = None,
     ) -> None:
         self.recorder = recorder
         self.agent = agent
@@ -111,7 +121,8 @@ class Instrumentation:
         self.interceptors: list[Interceptor] = []
         self.observers: list[CallObserver] = []
         self.stampers: list[MessageStamper] = []
-        self._extractors = build_extractors(key_attrs)
+        self._key_attrs = key_attrs
+        self._extractors = build_extractors(key_attrs, versioning(versioned))
         self._receipts: dict[str, str] = {}
         self._receipts_lock = threading.Lock()
 
@@ -375,9 +386,15 @@ def session(
     process: str | None = None,
     key_attrs: tuple[str, ...] = DEFAULT_KEY_ATTRS,
     stamp_messages: bool = True,
+    versioned: Any = None,
 ) -> InstrumentedSession:
     """A boto3 Session for ``agent`` that records every call to SQS, SNS,
-    EventBridge, DynamoDB and Step Functions into ``recorder``."""
+    EventBridge, DynamoDB and Step Functions into ``recorder``. ``versioned``:
+    the system's versioned items (``harness.system.VersionedItems``), how it
+    records the versions its optimistic locking checks (None: the declared
+    rules, else ``version`` / ``:expected_version``)."""
     rec = recorder if recorder is not None else Recorder()
-    inst = Instrumentation(rec, agent, process=process, key_attrs=key_attrs, stamp_messages=stamp_messages)
+    inst = Instrumentation(
+        rec, agent, process=process, key_attrs=key_attrs, stamp_messages=stamp_messages, versioned=versioned
+    )
     return InstrumentedSession(endpoints, inst)

@@ -107,7 +107,7 @@ def _env(
     options: dict[str, Any],
 ) -> AgentEnv:
     name = args.agent
-    s = harness.session(endpoints, name, rec)
+    s = harness.session(endpoints, name, rec, versioned=system.declarations.versioned or None)
     injector.install(s)
     model = system.model(args.seed) if system.model is not None else None
     skew = getattr(injector, "clock_skew", None) or (lambda agent: 0.0)

@@ -22,7 +22,13 @@ from harness.instrument.session import Instrumentation, InstrumentedSession, Int
 class _Pooled(Instrumentation):
     """An agent's instrumentation, rebound to each run."""
 
-    def rebind(self, recorder: Recorder, interceptors: Sequence[Interceptor]) -> None:
+    def rebind(self, recorder: Recorder, interceptors: Sequence[Interceptor], versioned: Any = None) -> None:
+        if versioned != getattr(self, "_versioned", None):
+            from harness.instrument.extract import build_extractors
+            from harness.instrument.session import versioning
+
+            self._versioned = versioned
+            self._extractors = build_extractors(self._key_attrs, versioning(versioned))
         self.recorder = recorder
         self.interceptors = list(interceptors)
         self.observers = []
@@ -86,7 +92,12 @@ class SessionPool:
         self._plain: dict[str, _PlainClients] = {}
 
     def session(
-        self, ep: Endpoints, agent: str, recorder: Recorder, interceptors: Sequence[Interceptor]
+        self,
+        ep: Endpoints,
+        agent: str,
+        recorder: Recorder,
+        interceptors: Sequence[Interceptor],
+        versioned: Any = None,
     ) -> SimSession:
         """``agent``'s session, recording into ``recorder`` through ``interceptors``."""
         key = (_endpoint_key(ep), agent)
@@ -95,7 +106,7 @@ class SessionPool:
             if e is None:
                 inst = _Pooled(recorder, agent, process=agent)
                 e = self._entries[key] = _Entry(inst, InstrumentedSession(ep, inst))
-        e.inst.rebind(recorder, interceptors)
+        e.inst.rebind(recorder, interceptors, versioned)
         return SimSession(agent, e.inst, e.clients, e.session)
 
     def plain(self, ep: Endpoints) -> _PlainClients:

@@ -97,6 +97,7 @@ class Simulation:
         sm = self.system.declarations.state_machine
         self._terminal: frozenset[str] = sm.terminal if sm is not None else frozenset()
         self._submitted_set: set[str] = set()
+        self._versioned = self.system.declarations.versioned or None
         self._queue_urls: dict[str, str] = {}
         self.rec.add_listener(self._watch)
 
@@ -127,7 +128,7 @@ class Simulation:
             _Slot(a.name, self._factory(a), a.role) for a in system.agent_specs(self.res, self.options)
         ]
         # The client submits requests; it is outside the system, so no faults reach it.
-        self._client = POOL.session(self.ep, "client", self.rec, [self.wakeups])
+        self._client = POOL.session(self.ep, "client", self.rec, [self.wakeups], self._versioned)
         self._runners = {s.name: Runner(s.name) for s in self.slots}
         self._yielder = Yielder(self._runners)
         self._stack.callback(self._close_runners)  # before the backend goes away
@@ -155,7 +156,11 @@ class Simulation:
         """``name``'s instrumented session: simulated latency, the plan's faults, the nemesis."""
         latency = AwsLatency(self.clock, random.Random(f"{self.cfg.seed}:{name}"))
         return POOL.session(
-            self.ep, name, self.rec, [self._yielder, self.wakeups, latency, self.injector, self.nemesis]
+            self.ep,
+            name,
+            self.rec,
+            [self._yielder, self.wakeups, latency, self.injector, self.nemesis],
+            self._versioned,
         )
 
     def _model_for(self, name: str) -> Any:

@@ -61,7 +61,7 @@ class LiveSystem:
     def session(self, agent: str) -> Any:
         from harness.instrument.session import session
 
-        s = session(self.endpoints, agent, self.recorder)
+        s = session(self.endpoints, agent, self.recorder, versioned=self.sut.declarations.versioned or None)
         self.injector.install(s)
         return s
 

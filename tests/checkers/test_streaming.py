@@ -13,6 +13,7 @@ from harness.checkers import (
     check_session,
     run_checkers,
 )
+from harness.checkers.conventions import REFERENCE_STATE_MACHINE
 from harness.checkers.delivery import DeliveryChecker
 from harness.checkers.ordering import OrderingChecker
 from tests.checkers._history import History
@@ -20,6 +21,11 @@ from tests.checkers._history import History
 
 def kinds(verdict) -> list[str]:
     return [a.kind for a in verdict.violations]
+
+
+def check_states(h, **spec):
+    """The ordering checker judging task states by the reference system's state machine."""
+    return check_ordering(h, state_machine=REFERENCE_STATE_MACHINE, **spec)
 
 
 # -- delivery -------------------------------------------------------------------
@@ -259,13 +265,13 @@ def test_task_transition_from_wrong_state() -> None:
     h.call("s", "state.transition", "t", {"from": "pending", "to": "dispatched"})
     h.call("w", "state.transition", "t", {"from": "dispatched", "to": "running"})
     h.call("w", "state.transition", "t", {"from": "dispatched", "to": "running"})  # a second writer
-    assert kinds(check_ordering(h)) == ["wrong_from_state"]
+    assert kinds(check_states(h)) == ["wrong_from_state"]
     h2 = History()
     h2.call("s", "state.transition", "t", {"from": "pending", "to": "dispatched"})
     h2.call("s", "state.transition", "t", {"from": "dispatched", "to": "running"})
     h2.call("a", "state.transition", "t", {"from": "running", "to": "done"})
     h2.call("b", "state.transition", "t", {"from": "running", "to": "failed"})  # both left running
-    assert kinds(check_ordering(h2)) == ["wrong_from_state"]
+    assert kinds(check_states(h2)) == ["wrong_from_state"]
 
 
 def test_task_transition_skipped_ahead_is_an_unrecorded_step() -> None:
@@ -273,23 +279,23 @@ def test_task_transition_skipped_ahead_is_an_unrecorded_step() -> None:
     h = History()
     h.call("s", "state.transition", "t", {"from": "pending", "to": "dispatched"})
     h.call("s", "state.transition", "t", {"from": "running", "to": "done"})
-    v = check_ordering(h)
+    v = check_states(h)
     assert v.valid is True and [a.kind for a in v.warnings] == ["unrecorded_transition"]
     assert v.warnings[0].ops == (3,) and v.warnings[0].details == {"from": ["dispatched"], "to": "running"}
     # recorded late (a writer slower to record than the next one): the step is filled in
     h.call("w", "state.transition", "t", {"from": "dispatched", "to": "running"})
-    v = check_ordering(h)
+    v = check_states(h)
     assert v.valid is True and not v.anomalies
     # recorded again: a second writer made the same move
     h.call("x", "state.transition", "t", {"from": "dispatched", "to": "running"})
-    assert kinds(check_ordering(h)) == ["wrong_from_state"]
+    assert kinds(check_states(h)) == ["wrong_from_state"]
 
 
 def test_task_transition_back_from_a_terminal_state() -> None:
     h = History()
     h.call("s", "state.transition", "t", {"from": "pending", "to": "failed"})
     h.call("s", "state.transition", "t", {"from": "dispatched", "to": "running"})  # left a terminal state
-    assert kinds(check_ordering(h)) == ["wrong_from_state"]
+    assert kinds(check_states(h)) == ["wrong_from_state"]
 
 
 def test_task_transition_of_unknown_outcome_allows_both_states() -> None:
@@ -299,13 +305,13 @@ def test_task_transition_of_unknown_outcome_allows_both_states() -> None:
     h.call("w", "state.transition", "t", {"from": "dispatched", "to": "running"})
     h.call("w", "state.transition", "t", {"from": "running", "to": "done"})
     h.call("w", "state.transition", "t", {"from": "done", "to": "running"}, type="fail")  # refused: fine
-    assert check_ordering(h).valid is True
+    assert check_states(h).valid is True
 
 
 def test_task_state_machine_is_configurable() -> None:
     h = History()
     h.call("s", "state.transition", "t", {"from": "new", "to": "old"})
-    assert kinds(check_ordering(h)) == ["illegal_transition"]
+    assert kinds(check_states(h)) == ["illegal_transition"]
     assert check_ordering(h, allowed=[("new", "old")], initial_state="new").valid is True
 
 
@@ -540,4 +546,4 @@ def test_checkers_never_crash_on_odd_values() -> None:
             h.call("p", f, [1], value)
             h.add("q", "ok", f, None, value)  # a completion with no invocation
     verdicts = check(h)
-    assert len(verdicts) == 6
+    assert len(verdicts) == 7

@@ -66,7 +66,16 @@ def test_the_page_has_every_part(bad_report: tuple[str, _Elements]) -> None:
 def test_every_checker_has_a_verdict_row(bad_report: tuple[str, _Elements]) -> None:
     html, els = bad_report
     checkers = [d["data-checker"] for d in els.with_class("verdict")]
-    assert checkers == ["delivery", "idempotency", "ordering", "lost-update", "session", "budget", "findings"]
+    assert checkers == [
+        "delivery",
+        "idempotency",
+        "ordering",
+        "lost-update",
+        "session",
+        "budget",
+        "liveness",
+        "findings",
+    ]
     assert 'class="badge fail"' in html.split('id="overall"')[1][:80]
 
 

@@ -99,11 +99,7 @@ def _agents_of(out: Path) -> list[int]:
             state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if (
-            state != "Z"
-            and b"harness.run.agent" in b" ".join(cmd)
-            and str(out).encode() in b" ".join(cmd)
-        ):
+        if state != "Z" and b"harness.run.agent" in b" ".join(cmd) and str(out).encode() in b" ".join(cmd):
             pids.append(int(proc.name))
     return pids
 

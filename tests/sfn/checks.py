@@ -9,6 +9,7 @@ import harness
 from harness.checkers import check
 from reference_system.messages import BriefRequest
 from reference_system.store import from_av
+from reference_system.system import DECLARATIONS
 from tests.conftest import System
 
 #: Checkers that must hold on a healthy run. Delivery is judged apart: the
@@ -54,7 +55,9 @@ def run_healthy(system: System, n: int = 3, timeout: float = 120.0) -> None:
             if o.f == "state.transition" and o.type == "ok" and o.key == r.request_id
         ]
         assert path == ["dispatched", "running", "done"]
-    verdicts = dict(zip(MUST_HOLD, check(system.recorder.ops, MUST_HOLD), strict=True))
+    verdicts = dict(
+        zip(MUST_HOLD, check(system.recorder.ops, MUST_HOLD, specs=DECLARATIONS.checker_specs()), strict=True)
+    )
     assert {k: v.valid for k, v in verdicts.items()} == dict.fromkeys(MUST_HOLD, True)
     (delivery,) = check(system.recorder.ops, ["delivery"])
     assert {a.kind for a in delivery.anomalies} <= {"unexpected", "duplicated"}

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.checkers.conventions import REFERENCE_CHECKER_SPECS
 from harness.history.model import Op
 from harness.sim.checks import check_crashes, check_liveness, check_retries, check_stages
+
+TERMINAL = REFERENCE_CHECKER_SPECS["liveness"]["terminal"]
 
 
 class H:
@@ -41,7 +44,7 @@ def test_stages_in_order_pass() -> None:
     _create(h, "t/review/0")
     _done(h, "t/review/0")
     _done(h, "t", "running")
-    v = check_stages(h.ops)
+    v = check_stages(h.ops, spec=REFERENCE_CHECKER_SPECS["stages"])
     assert v.valid is True and v.stats["subtasks"] == 4
 
 
@@ -52,7 +55,7 @@ def test_a_stage_started_early_fails_with_both_witnesses() -> None:
     _done(h, "t/research/1")
     _create(h, "t/write/0")  # research/0 is not done
     _done(h, "t/research/0")
-    v = check_stages(h.ops)
+    v = check_stages(h.ops, spec=REFERENCE_CHECKER_SPECS["stages"])
     assert v.valid is False
     (a,) = v.anomalies
     assert a.kind == "stage_before_previous_done" and a.details["pending"] == "t/research/0"
@@ -65,21 +68,21 @@ def test_a_write_of_unknown_outcome_may_have_finished_the_stage() -> None:
     _create(h, "t/research/0")
     h.pair("supervisor", "dynamodb.UpdateItem", "sim-tasks/t/research/0", type="info")
     _create(h, "t/write/0")
-    assert check_stages(h.ops).valid is True
+    assert check_stages(h.ops, spec=REFERENCE_CHECKER_SPECS["stages"]).valid is True
 
 
 def test_a_task_done_before_its_review_fails() -> None:
     h = H()
     _create(h, "t/review/0")
     _done(h, "t", "running")
-    assert check_stages(h.ops).valid is False
+    assert check_stages(h.ops, spec=REFERENCE_CHECKER_SPECS["stages"]).valid is False
 
 
 def test_liveness() -> None:
     h = H()
     h.pair("supervisor", "state.transition", "a", {"from": "pending", "to": "dispatched"})
-    ok = check_liveness(h.ops, ["a", "b"], {"a": "done", "b": "failed"})
-    bad = check_liveness(h.ops, ["a", "b"], {"a": "dispatched"}, note="run ended: quiet")
+    ok = check_liveness(h.ops, ["a", "b"], {"a": "done", "b": "failed"}, terminal=TERMINAL)
+    bad = check_liveness(h.ops, ["a", "b"], {"a": "dispatched"}, note="run ended: quiet", terminal=TERMINAL)
     assert ok.valid is True
     by_key = {a.key: a for a in bad.anomalies}
     assert bad.valid is False and set(by_key) == {"a", "b"}
@@ -101,7 +104,7 @@ def test_deliveries_explained_by_sends_redrive_and_duplicates_pass() -> None:
     h.op("nemesis", "info", "fault.duplicate_delivery", "research-1:sqs.ReceiveMessage", {"sqs_id": "q1"})
     _deliver(h, "subtask:s", "q1")
     _deliver(h, "subtask:s", "q1", "sim-research-dlq")  # the supervisor reading its dead letters
-    assert check_retries(h.ops).valid is True
+    assert check_retries(h.ops, spec=REFERENCE_CHECKER_SPECS["retries"]).valid is True
 
 
 def test_a_message_requeued_by_a_worker_is_retried_without_end() -> None:
@@ -112,7 +115,7 @@ def test_a_message_requeued_by_a_worker_is_retried_without_end() -> None:
         h.pair(
             "research-1", "sqs.SendMessage", "sim-research", {"message_id": "subtask:s"}
         )  # not a send that counts
-    v = check_retries(h.ops)
+    v = check_retries(h.ops, spec=REFERENCE_CHECKER_SPECS["retries"])
     assert v.valid is False
     assert v.anomalies[0].details == {"deliveries": 5, "bound": 3}
 
