@@ -112,10 +112,20 @@ def pytest_configure(config: pytest.Config) -> None:
         _system(config)
 
 
+def _importable_from_rootdir(config: pytest.Config) -> None:
+    """Modules named by import path may live beside the tests, as ``python -m`` would see them."""
+    import sys
+
+    root = str(config.rootpath)
+    if root not in sys.path:
+        sys.path.append(root)
+
+
 def _system(config: pytest.Config) -> str:
     """The named system, loaded now: one that cannot be imported is a usage error."""
     spec = str(_opt(config, "system") or "")
     if spec:
+        _importable_from_rootdir(config)
         from harness.system import SystemError_, load_system
 
         try:
@@ -152,6 +162,7 @@ def _worker_specs(config: pytest.Config) -> list[str]:
             raise pytest.UsageError(f"--harness-worker {s!r}: expected capability=pkg.module:Class")
         from harness.system import SystemError_, load_object
 
+        _importable_from_rootdir(config)
         try:
             load_object(path.strip())
         except SystemError_ as e:

@@ -125,10 +125,16 @@ def _targets(system: SystemRef, workers: int, supervisors: int) -> tuple[tuple[s
     scale = {k: v for k, v in (("workers", workers), ("supervisors", supervisors)) if k in known}
     agents = SystemRef(system.spec, {**scale, **system.options}).agents()
     sups = tuple(a.name for a in agents if a.role == "supervisor")
-    others = tuple(a.name for a in agents if a.role not in ("supervisor", "consumer")) or tuple(
-        a.name for a in agents
-    )
-    return others, sups
+    others = [a.name for a in agents if a.role not in ("supervisor", "consumer")] or [a.name for a in agents]
+    # Replicas in order (``research-1``, ``write-1``, ..., ``research-2``): a
+    # shrunk case aims at the first replica of each role.
+    ranked = sorted(range(len(others)), key=lambda i: (_replica(others[i]), i))
+    return tuple(others[i] for i in ranked), sups
+
+
+def _replica(name: str) -> int:
+    tail = name.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
 
 
 def cases(

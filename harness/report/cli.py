@@ -25,6 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--title", default=None, help="the page's title")
     ap.add_argument("--quiet", action="store_true", help="print only the report's path")
+    ap.add_argument(
+        "--system",
+        default=None,
+        metavar="pkg.module:obj",
+        help="check with this system's declarations (state machine, versioned items...); "
+        "without it, what needs a declaration is skipped",
+    )
     return ap
 
 
@@ -44,7 +51,14 @@ def main(argv: list[str]) -> int:
     except HistoryFormatError as e:
         print(f"harness report: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    ops, verdicts = run_checkers(ops)
+    from harness.system import SystemError_, load_system
+
+    try:
+        specs = load_system(args.system).checker_specs() if args.system else {}
+    except SystemError_ as e:
+        print(f"harness report: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    ops, verdicts = run_checkers(ops, specs=specs)
     out = args.out or args.history.with_name("report.html")
     title = args.title or f"Run report: {args.history.parent.name or args.history.name}"
     try:
