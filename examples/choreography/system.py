@@ -57,6 +57,8 @@ DECLARATIONS = Declarations(
     state_machine=STATE_MACHINE,
     versioned=VERSIONED,
     effects=("charge",),
+    # The bus's rules feed the handlers' queues (see resources.ROUTES).
+    fanout={"bus": ("pricing", "stock", "fulfil")},
 )
 
 

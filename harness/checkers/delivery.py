@@ -27,7 +27,10 @@ the history ended, is redelivered or dead-lettered by SQS, not lost; a
 violation with ``require_delete=True``). A copy
 received more than once on the same queue is ``duplicated``: a warning, since
 at-least-once queues allow it, unless ``allow_duplicates=False``. A copy
-received that was never sent (by a recorded send or publish) is ``unexpected``.
+received that was never sent (by a recorded send or publish) is ``unexpected``,
+unless its queue matches one of ``fed_queues`` (name globs): queues that an
+EventBridge rule or another producer outside the history feeds, whose
+messages carry no logical id a recorded call could be matched with.
 
 On a FIFO queue (name ending ``.fifo``) a send whose deduplication id (the
 ``dedup`` value) was already sent to the queue within ``dedup_window`` seconds
@@ -76,6 +79,7 @@ class DeliveryChecker:
         delete: Iterable[str] = (c.SQS_DELETE,),
         delete_batch: Iterable[str] = (c.SQS_DELETE_BATCH,),
         subscriptions: Mapping[str, Iterable[str]] | None = None,
+        fed_queues: Iterable[str] = (),
         require_delete: bool = False,
         allow_duplicates: bool = True,
         fifo_suffix: str = ".fifo",
@@ -95,6 +99,8 @@ class DeliveryChecker:
             self._handlers[f] = self._on_delete
         for f in delete_batch:
             self._handlers[f] = self._on_delete_batch
+        self.fed_queues = tuple(fed_queues)
+        self._fed: dict[Any, bool] = {}
         self.subscriptions = (
             None
             if subscriptions is None
@@ -329,6 +335,15 @@ class DeliveryChecker:
         )
         return kind == "lost"
 
+    def _is_fed(self, queue: Any) -> bool:
+        if not self.fed_queues:
+            return False
+        if queue not in self._fed:
+            import fnmatch
+
+            self._fed[queue] = any(fnmatch.fnmatchcase(str(queue), g) for g in self.fed_queues)
+        return self._fed[queue]
+
     def finish(self) -> Verdict:
         lost = unacked = unconsumed = unexpected = duplicated = fanned_out = 0
         for mid, rec in self.messages.items():
@@ -343,7 +358,7 @@ class DeliveryChecker:
                 any_deleted = any_deleted or deleted_q >= 0
                 if n == 0 or sent != _UNSENT:
                     continue
-                if self._published_to(mid, q):
+                if self._published_to(mid, q) or self._is_fed(q):
                     fanned_out += 1
                     continue
                 unexpected += 1

@@ -43,6 +43,7 @@ def versioning(items: Any) -> Any:
 
     return tuple(Versioning(v.table, v.attribute, v.expected) for v in items)
 
+
 HttpAndParsed = tuple[AWSResponse, dict[str, Any]]
 
 _CTX = "harness_call"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +134,7 @@ def _run_sim(cfg: RunConfig, out: Path) -> RunResult:
         r.real_seconds,
         {},
         r.invariants,
+        system=load_system(cfg.system),
         faults=r.faults_injected,
         extra={
             "virtual_seconds": round(r.virtual_seconds, 3),
@@ -176,6 +176,8 @@ def _run_processes(cfg: RunConfig, out: Path, progress: Progress | None) -> RunR
     system = load_system(cfg.system)
     options = process_options(system, cfg.workers, cfg.options)
     parts = out / "parts"
+    if any(parts.glob("history.*.jsonl")):
+        raise RunError(f"{out} already holds a run's history: choose another --out")
     parts.mkdir(parents=True, exist_ok=True)
     start_ns = time.time_ns()
     t0 = time.monotonic()
@@ -261,6 +263,7 @@ def _run_processes(cfg: RunConfig, out: Path, progress: Progress | None) -> RunR
         time.monotonic() - t0,
         {},
         invariants,
+        system=system,
         faults=faults,
         restarts=restarts,
     )
@@ -313,16 +316,23 @@ def _result(
     wall: float,
     audit: dict[str, int],
     invariants: list[Invariant],
+    *,
+    system: System,
     **kw: Any,
 ) -> RunResult:
-    counts = Counter(states.get(r) for r in requests)
+    """Requests completed (a success state the system declares, else ``done``),
+    failed (any other terminal state) and unfinished."""
+    sm = system.declarations.state_machine
+    terminal = sm.terminal if sm is not None else frozenset({"done", "failed"})
+    success = (sm.success if sm is not None and sm.success else None) or frozenset({"done"})
+    ended = [r for r in requests if states.get(r) in terminal]
     return RunResult(
         out=out,
         history=history,
         submitted=len(requests),
-        completed=counts["done"],
-        failed=counts["failed"],
-        unfinished=sorted(r for r in requests if states.get(r) not in ("done", "failed")),
+        completed=sum(1 for r in ended if states.get(r) in success),
+        failed=sum(1 for r in ended if states.get(r) not in success),
+        unfinished=sorted(r for r in requests if states.get(r) not in terminal),
         operations=n_ops,
         wall_time=wall,
         invariants=invariants,

@@ -65,6 +65,8 @@ class Wakeups:
                 self.polled_ever.add(url)
             elif operation in SQS_WRITES or (operation in FIFO_FREES and url.endswith(".fifo")):
                 self._changes[url] += 1
+        elif service == "events" and operation == "PutEvents":
+            self._fanout += 1  # a rule may deliver the event to any queue
         elif service == "sns" and operation.startswith("Publish"):
             queues = self.subscriptions.get(str(params.get("TopicArn")))
             if queues is None:

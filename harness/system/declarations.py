@@ -126,7 +126,8 @@ class Declarations:
     repeatable_effects: tuple[str, ...] = ()
     #: FIFO queue name globs whose message groups must be processed in order.
     fifo_queues: tuple[str, ...] = ()
-    #: SNS topic (or EventBridge bus) name -> queue names it fans out to.
+    #: SNS topic (or EventBridge bus) name -> the queues it feeds: names
+    #: without the deploy prefix (``audit`` matches ``mas-audit``) or globs.
     fanout: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     stages: Stages | None = None
     #: Deliveries of one message before its queue dead-letters it, and a glob
@@ -158,8 +159,12 @@ class Declarations:
             out["lost-update"] = {"tables": [v.table for v in self.versioned]}
         if self.repeatable_effects:
             out["idempotency"] = {"repeatable": list(self.repeatable_effects)}
-        # ``fanout`` is not given to the delivery checker: its subscriptions are
-        # exact deployed names, the declarations' are names before the deploy prefix.
+        # The delivery checker's subscriptions are exact deployed names, the
+        # declarations' names before the deploy prefix: the queues a topic or
+        # bus feeds are given as globs, and their arrivals need no recorded send.
+        fed = sorted({_glob(q) for qs in self.fanout.values() for q in qs})
+        if fed:
+            out["delivery"] = {"fed_queues": fed}
         st = self.stages
         if st is not None:
             done = st.done or (tuple(sorted(sm.success)) if sm is not None else ())
@@ -179,3 +184,8 @@ class Declarations:
         for name, kw in self.checkers.items():
             out.setdefault(name, {}).update(kw)
         return out
+
+
+def _glob(queue: str) -> str:
+    """A queue name as the glob of its deployed names (any prefix before it)."""
+    return queue if any(c in queue for c in "*?[") else f"*{queue}"

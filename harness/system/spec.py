@@ -77,8 +77,10 @@ class Workload:
     #: A request as JSON and back (case files store requests this way).
     to_json: Callable[[Any], dict[str, Any]] = lambda r: dict(r)
     from_json: Callable[[dict[str, Any]], Any] = lambda d: dict(d)
-    #: A Hypothesis strategy of one request (the property suite draws workloads from it).
-    strategy: Callable[[], Any] | None = None
+    #: ``(index, **kw) -> strategy`` of one request with id ``r<index>`` (the
+    #: property suite draws workloads from it; ``kw`` it may ignore, such as
+    #: the reference system's ``budgets`` and ``topics``).
+    strategy: Callable[..., Any] | None = None
     #: One line per request, for failure messages.
     describe: Callable[[Any], str] = lambda r: json.dumps(r, sort_keys=True, default=str)
 
@@ -139,7 +141,7 @@ def load_object(spec: str) -> Any:
     if not mod or not name:
         raise SystemError_(f"{spec!r} must look like pkg.module:Name")
     try:
-        obj: Any = importlib.import_module(mod)
+        obj: Any = _import(mod)
     except ImportError as e:
         raise SystemError_(f"cannot import {mod!r} (from {spec!r}): {e}") from None
     for part in name.split("."):
@@ -177,6 +179,22 @@ class SystemRef:
         for a in self.agents():
             out.setdefault(a.role, []).append(a.name)
         return {r: tuple(n) for r, n in out.items()}
+
+
+def _import(mod: str) -> Any:
+    """Import ``mod``; a module missing from the path is looked for in the
+    current directory too, as ``python -m`` would (the ``harness`` script does not)."""
+    import os
+    import sys
+
+    try:
+        return importlib.import_module(mod)
+    except ModuleNotFoundError as e:
+        cwd = os.getcwd()
+        if e.name is None or not mod.startswith(e.name) or cwd in sys.path or "" in sys.path:
+            raise
+        sys.path.append(cwd)
+        return importlib.import_module(mod)
 
 
 _CACHE: dict[str, System] = {}
