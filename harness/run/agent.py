@@ -31,7 +31,7 @@ import harness
 from harness.backends.endpoints import Endpoints
 from harness.faults import FaultInjector, FaultPlan, FaultyModel
 from harness.history.recorder import Recorder, wall_clock
-from harness.system import AgentEnv, System, drive, load_system
+from harness.system import AgentEnv, System, load_system, step_safely
 
 _stop = False
 
@@ -57,7 +57,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--skip-crash", action="store_true", help="ignore the plan's crash faults (after a restart)"
     )
-    p.add_argument("--idle-sleep", type=float, default=0.02, help="seconds to nap when a step found nothing")
+    p.add_argument(
+        "--idle-sleep",
+        type=float,
+        default=0.02,
+        help="seconds to nap when a step found nothing (doubling while it stays idle, up to 0.25)",
+    )
     p.add_argument(
         "--exit-with-parent", action="store_true", help="stop when the process that started this one is gone"
     )
@@ -86,15 +91,28 @@ def main(argv: list[str] | None = None) -> int:
         stopping = lambda: _stop or os.getppid() != parent  # noqa: E731
     try:
         agent = spec.make(_env(system, args, endpoints, rec, injector, res, options))
-        drive(
-            [_Faulted(agent, args.agent, injector)],
-            stopping,
-            timeout=float("inf"),
-            idle_sleep=args.idle_sleep,
-        )
+        _serve(_Faulted(agent, args.agent, injector), stopping, args.idle_sleep)
         return 0
     finally:
         rec.close()
+
+
+#: The longest nap of an idle agent: an agent without long polls (a
+#: consumer polling with no wait) must not hammer the backend.
+MAX_IDLE_SLEEP = 0.25
+
+
+def _serve(agent: Any, stopping: Callable[[], bool], idle_sleep: float) -> None:
+    """Step until stopped; transient AWS errors are retried on the next turn,
+    and an idle agent naps longer each turn it finds nothing (up to
+    :data:`MAX_IDLE_SLEEP`), as its poll would back off."""
+    nap = idle_sleep
+    while not stopping():
+        if step_safely(agent):
+            nap = idle_sleep
+            continue
+        time.sleep(nap)
+        nap = min(nap * 2, max(idle_sleep, MAX_IDLE_SLEEP))
 
 
 def _env(

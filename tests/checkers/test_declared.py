@@ -143,7 +143,7 @@ def test_checker_specs_are_what_the_checkers_read() -> None:
     assert specs["liveness"] == {"terminal": ["rejected", "resolved"]}
     assert specs["lost-update"] == {"tables": ["*-tickets"]}
     assert specs["idempotency"] == {"repeatable": ["notify"]}
-    assert "delivery" not in specs
+    assert specs["delivery"] == {"fed_queues": ["*audit", "*billing"]}
     assert specs["stages"]["order"] == ["triage", "fix"] and specs["stages"]["done"] == ["resolved"]
     assert specs["retries"] == {
         "max_receives": 5,

@@ -148,6 +148,9 @@ def test_harness_session_records_calls_and_injects_the_plan(pytester: pytest.Pyt
             fs = [(op.f, op.type) for op in history.ops if op.f != "sqs.CreateQueue"]
             assert ("fault.throttle", "info") in fs
             assert fs[-1] == ("sqs.SendMessage", "ok")
+            # consumed, or the delivery checker (on by default) calls it lost
+            for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
             assert {op.meta.get("agent") for op in history.ops if op.process != "nemesis"} == {"producer"}
         """
     )

@@ -17,7 +17,7 @@ def test_deploy_tags_every_resource_tables_included(endpoints: Endpoints) -> Non
 
     summary = deploy_all(plain_session(endpoints), "stg", tags={"team": "agents"}, state_machine=True)
     tagged = _all_tags(endpoints, summary)
-    assert len(tagged) == 9 + 1 + 1 + 4  # queues, topic, state machine, tables
+    assert len(tagged) == 10 + 1 + 1 + 4  # queues (the requests queue included), topic, state machine, tables
     assert all(t.get("team") == "agents" and t.get("harness:prefix") == "stg" for t in tagged.values())
 
 

@@ -94,7 +94,7 @@ def test_deploy_to_staging_is_idempotent_and_tags_every_resource(
     capsys.readouterr()
     first = json.loads((tmp_path / "first.json").read_text())
     assert first == json.loads((tmp_path / "second.json").read_text())
-    assert first["backend"] == "aws" and _queues(staging) == queues and len(queues) == 9
+    assert first["backend"] == "aws" and _queues(staging) == queues and len(queues) == 10
     # DynamoDB Local keeps no tags ("Tagging is not currently supported"):
     # the tables' tags are checked on moto below.
     for resource, tags in _all_tags(staging, first, tables=False).items():
