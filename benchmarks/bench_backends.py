@@ -107,39 +107,33 @@ def measure_startup(name: str, repeat: int) -> Startup:
 
 
 def _run_workload(ep: Endpoints, prefix: str, n: int, seed: int) -> tuple[float, int, int, int]:
-    """(wall seconds, AWS calls, done, failed) for ``n`` requests under ``prefix``."""
+    """(wall seconds, AWS calls, done, failed) for ``n`` requests of the
+    reference system under ``prefix``."""
     import harness
+    from benchmarks.system import ended, terminal_counts
     from harness.history.recorder import Recorder
-    from reference_system import CAPABILITIES, DEFAULT_WORKERS, ScriptedModel, Supervisor, WorkerLoop, deploy
-    from reference_system.audit_loop import AuditLoop
-    from reference_system.runner import drive
-    from reference_system.workload import requests
+    from harness.instrument.session import plain_session
+    from harness.system import build_agents, drive, load_system, retry
 
+    sut = load_system()
     rec = Recorder()
-    res = deploy(harness.session(ep, "deploy", rec), prefix)
-    model = ScriptedModel(seed=seed)
-    sup = Supervisor(harness.session(ep, "supervisor", rec), res, model)
-    loops = [
-        WorkerLoop(DEFAULT_WORKERS[c](), harness.session(ep, f"{c}-1", rec), res, model) for c in CAPABILITIES
-    ]
-    audit = AuditLoop(harness.session(ep, "auditor", rec), res)
-    reqs = requests(n, seed=seed)
+    admin = plain_session(ep)
+    res = sut.deploy(harness.session(ep, "deploy", rec), prefix, visibility_timeout=30)
+    agents = list(build_agents(sut, res, lambda name: harness.session(ep, name, rec), seed=seed).values())
+    client = harness.session(ep, "client", rec)
+    reqs = sut.workload.requests(n, seed)
+    tasks = [sut.workload.request_id(r) for r in reqs]
     start = len(rec.ops)
     t0 = time.perf_counter()
     for r in reqs:
-        sup.submit(r)
-    drive([sup, *loops, audit], lambda: sup.finished, timeout=600)
+        retry(lambda r=r: sut.workload.submit(client, res, r))
+    drive(agents, ended(sut, admin, res, tasks), timeout=600)
     wall = time.perf_counter() - t0
     calls = sum(
         1 for op in rec.ops[start:] if op.type == "invoke" and "." in op.f and op.f.split(".")[0] in _AWS
     )
-    ids = {r.request_id for r in reqs}
-    states = [
-        op.value["to"]
-        for op in rec.ops[start:]
-        if op.f == "state.transition" and op.type == "ok" and op.key in ids
-    ]
-    return wall, calls, states.count("done"), states.count("failed")
+    done, failed = terminal_counts(sut, dict(sut.task_states(admin, res)), tasks)
+    return wall, calls, done, failed
 
 
 _AWS = frozenset({"sqs", "sns", "dynamodb", "events", "stepfunctions"})

@@ -1,9 +1,10 @@
-"""One run of the reference system on a fresh embedded backend, timed.
+"""One run of a system under test (the reference system by default) on a
+fresh embedded backend, timed.
 
-Deployment and client construction happen before the clock starts; the timed
-part is submitting the requests and driving the supervisor, the workers and
-the audit consumer (one thread, :func:`reference_system.runner.drive`) until
-every request has reached a terminal state.
+Deployment and the agents' construction (:func:`harness.system.build_agents`)
+happen before the clock starts; the timed part is submitting the requests
+through the system's own entry and driving every agent (one thread,
+:func:`harness.system.drive`) until every request has reached a terminal state.
 """
 
 from __future__ import annotations
@@ -17,10 +18,7 @@ from benchmarks.stats import timed
 from harness.backends.endpoints import Endpoints
 from harness.history.recorder import Recorder
 from harness.instrument.session import plain_session
-from reference_system import CAPABILITIES, DEFAULT_WORKERS, ScriptedModel, Supervisor, WorkerLoop, deploy
-from reference_system.audit_loop import AuditLoop
-from reference_system.runner import drive
-from reference_system.workload import requests as make_requests
+from harness.system import System, all_ended, build_agents, drive, load_system, retry
 
 Mode = Literal["inprocess", "server"]
 
@@ -68,40 +66,48 @@ def _sessions(endpoints: Endpoints, recorder: Recorder | None) -> Any:
     return lambda agent: harness.session(endpoints, agent, recorder)
 
 
-def _terminal_counts(endpoints: Endpoints, table: str) -> tuple[int, int]:
-    ddb = plain_session(endpoints).client("dynamodb")
-    done = failed = 0
-    kw: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
-    while True:
-        page = ddb.scan(**kw)
-        for item in page.get("Items", []):
-            if item.get("kind", {}).get("S") != "task":
-                continue
-            state = item.get("state", {}).get("S")
-            done += state == "done"
-            failed += state == "failed"
-        if "LastEvaluatedKey" not in page:
-            return done, failed
-        kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+def terminal_counts(system: System, states: dict[str, str], tasks: list[str]) -> tuple[int, int]:
+    """(succeeded, failed otherwise) among ``tasks``, by the system's declared states."""
+    sm = system.declarations.state_machine
+    success = (sm.success if sm is not None and sm.success else None) or frozenset({"done"})
+    terminal = sm.terminal if sm is not None else frozenset({"done", "failed"})
+    done = sum(1 for t in tasks if states.get(t) in success)
+    return done, sum(1 for t in tasks if states.get(t) in terminal) - done
+
+
+def ended(system: System, admin: Any, res: Any, tasks: list[str], every: int = 25) -> Any:
+    """A stop condition for :func:`drive` that reads the task states every ``every`` rounds."""
+    rounds = 0
+
+    def until() -> bool:
+        nonlocal rounds
+        rounds += 1
+        return rounds % every == 0 and all_ended(system, system.task_states(admin, res), tasks)
+
+    return until
 
 
 def run_system(
-    mode: Mode, *, instrumented: bool, requests: int, seed: int, profile: cProfile.Profile | None = None
+    mode: Mode,
+    *,
+    instrumented: bool,
+    requests: int,
+    seed: int,
+    profile: cProfile.Profile | None = None,
+    system: str | None = None,
 ) -> SystemRun:
     """Start a fresh backend, deploy, build the agents, then time the workload
     (and profile it, with ``profile``)."""
+    sut = load_system(system)
     with harness.embedded(mode, seed=seed) as endpoints:
-        res = deploy(plain_session(endpoints), visibility_timeout=30)
+        admin = plain_session(endpoints)
+        res = sut.deploy(admin, "mas", visibility_timeout=30)
         recorder = Recorder() if instrumented else None
         session_for = _sessions(endpoints, recorder)
-        model = ScriptedModel(seed=seed)
-        supervisor = Supervisor(session_for("supervisor"), res, model)
-        workers = [
-            WorkerLoop(DEFAULT_WORKERS[cap](), session_for(f"{cap}-1"), res, model, agent=f"{cap}-1")
-            for cap in CAPABILITIES
-        ]
-        audit = AuditLoop(session_for("audit"), res)
-        batch = make_requests(requests, seed=seed)
+        agents = list(build_agents(sut, res, session_for, seed=seed).values())
+        client = session_for("client")
+        batch = sut.workload.requests(requests, seed)
+        tasks = [sut.workload.request_id(r) for r in batch]
         start = len(recorder) if recorder is not None else 0
 
         def workload() -> None:
@@ -109,14 +115,14 @@ def run_system(
                 profile.enable()
             try:
                 for r in batch:
-                    supervisor.submit(r)
-                drive([supervisor, *workers, audit], lambda: supervisor.finished, timeout=RUN_TIMEOUT_S)
+                    retry(lambda r=r: sut.workload.submit(client, res, r))
+                drive(agents, ended(sut, admin, res, tasks), timeout=RUN_TIMEOUT_S)
             finally:
                 if profile is not None:
                     profile.disable()
 
         timing, _ = timed(workload)
-        done, failed = _terminal_counts(endpoints, res.tasks_table)
+        done, failed = terminal_counts(sut, dict(sut.task_states(admin, res)), tasks)
         return SystemRun(
             instrumented=instrumented,
             wall_s=timing.wall,

@@ -40,7 +40,7 @@ def _run(args: argparse.Namespace) -> int:
             seed=args.seed,
             out=args.out,
             timeout=args.timeout,
-            plan=_plan(args.plan, args.seed),
+            plan=_plan(args.plan, args.seed, args.system),
             sim=args.sim,
             system=args.system,
             options=_options(args.option),
@@ -84,14 +84,14 @@ def _options(pairs: list[str]) -> dict[str, object]:
     return out
 
 
-def _plan(spec: str, seed: int) -> FaultPlan | None:
+def _plan(spec: str, seed: int, system: str | None = None) -> FaultPlan | None:
     from harness.faults import plan as plans
-    from harness.faults.defaults import default_plan
+    from harness.system import load_system
 
     if spec == "none":
         return None
     if spec == "default":
-        return default_plan(seed)
+        return load_system(system).default_plan(seed)  # type: ignore[no-any-return]
     return plans.FaultPlan.load(spec)
 
 

@@ -244,7 +244,7 @@ def _run(request: pytest.FixtureRequest) -> Any:
         chaos = item.get_closest_marker("harness_chaos")
         spec = None if chaos is None else chaos.kwargs.get("plan", chaos.args[0] if chaos.args else None)
         checks = Checks.from_marker(item.get_closest_marker("harness_checks"))
-        run = TestRun(item.nodeid, cfg, checks, resolve_plan(spec, cfg.seed))
+        run = TestRun(item.nodeid, cfg, checks, resolve_plan(spec, cfg.seed, cfg.system))
         item.stash[_RUN] = run
     return run
 

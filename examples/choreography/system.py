@@ -169,4 +169,5 @@ system = System(
     dump_resources=lambda r: r.to_json(),
     load_resources=Resources.from_json,
     undeploy=_undeploy,
+    fault_plan=fault_plan,
 )

@@ -96,6 +96,12 @@ def strategy(index: int) -> Any:
     )
 
 
+def _fault_plan(seed: int) -> Any:
+    from examples.counter.plan import fault_plan
+
+    return fault_plan(seed)
+
+
 system = System(
     name="counter",
     deploy=deploy,
@@ -112,4 +118,5 @@ system = System(
     dump_resources=lambda r: r.to_json(),
     load_resources=Resources.from_json,
     undeploy=undeploy,
+    fault_plan=_fault_plan,
 )

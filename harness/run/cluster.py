@@ -438,15 +438,12 @@ class Cluster:
 
     def queue_url(self, name: str) -> str:
         if name not in self._queue_urls:
-            sqs = self._aws("sqs")
-            for candidate in (f"{self.prefix}-{name}", name):
-                try:
-                    self._queue_urls[name] = sqs.get_queue_url(QueueName=candidate)["QueueUrl"]
-                    break
-                except sqs.exceptions.QueueDoesNotExist:
-                    continue
-            else:
+            from harness.system.resources import find_queue_url
+
+            url = find_queue_url(self._aws("sqs"), name, self.prefix)
+            if url is None:
                 raise ClusterError(f"no queue {name!r}: choose from {', '.join(self.queues())}")
+            self._queue_urls[name] = url
         return self._queue_urls[name]
 
     def queue_depth(self, name: str, in_flight: bool = True) -> int:

@@ -121,7 +121,7 @@ def _check_and_report(result: RunResult, system: System) -> None:
 def _run_sim(cfg: RunConfig, out: Path) -> RunResult:
     from harness.sim import default_scenario, simulate
 
-    sc = default_scenario(cfg.seed, cfg.requests, cfg.plan)
+    sc = default_scenario(cfg.seed, cfg.requests, cfg.plan if cfg.plan is not None else None)
     sc.system, sc.options = cfg.system, dict(cfg.options)
     r = simulate(sc)
     history = r.write(out / "history.jsonl")

@@ -342,15 +342,12 @@ class Simulation:
     def queue_url(self, name: str) -> str:
         """The URL of queue ``name``: its name, or the name after the run's prefix."""
         if name not in self._queue_urls:
-            sqs = self.plain.client("sqs")
-            for candidate in (f"{self.cfg.prefix}-{name}", name):
-                try:
-                    self._queue_urls[name] = sqs.get_queue_url(QueueName=candidate)["QueueUrl"]
-                    break
-                except sqs.exceptions.QueueDoesNotExist:
-                    continue
-            else:
+            from harness.system.resources import find_queue_url
+
+            url = find_queue_url(self.plain.client("sqs"), name, self.cfg.prefix)
+            if url is None:
                 raise KeyError(f"no queue {name!r} (nor {self.cfg.prefix}-{name})")
+            self._queue_urls[name] = url
         return self._queue_urls[name]
 
     def crash(self, name: str, *, after_calls: int | None = None, restart_after: float | None = 5.0) -> None:

@@ -1,5 +1,6 @@
 """The seam for the system under test (see :mod:`harness.system.spec`)."""
 
+from harness.system.assembly import all_ended, build_agents
 from harness.system.declarations import Declarations, Stages, StateMachine, VersionedItems
 from harness.system.driving import (
     TRANSIENT,
@@ -43,6 +44,8 @@ __all__ = [
     "Worker",
     "WorkerKit",
     "Workload",
+    "all_ended",
+    "build_agents",
     "drive",
     "load_object",
     "load_system",

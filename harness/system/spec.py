@@ -113,6 +113,10 @@ class System:
     load_resources: Callable[[str], Any] = json.loads
     #: ``(session, resources)``: delete what deploy made (remote backends).
     undeploy: Callable[[Any, Any], None] | None = None
+    #: ``seed -> FaultPlan``: the system's default plan (``--plan default``,
+    #: ``harness_chaos(plan="default")``); None: the harness's built-in one,
+    #: whose faults are aimed by agent name globs and may miss some agents.
+    fault_plan: Callable[[int], Any] | None = None
     #: What the contract gate needs to run its workers (a :class:`harness.system.WorkerKit`).
     worker_kit: Any = None
     #: Where the system's description lives (its import path), set by :func:`load_system`.
@@ -133,6 +137,14 @@ class System:
 
     def checker_specs(self) -> dict[str, dict[str, Any]]:
         return self.declarations.checker_specs()
+
+    def default_plan(self, seed: int) -> Any:
+        """The fault plan ``default`` means for this system."""
+        if self.fault_plan is not None:
+            return self.fault_plan(seed)
+        from harness.faults.defaults import default_plan
+
+        return default_plan(seed)
 
 
 def load_object(spec: str) -> Any:

@@ -36,10 +36,10 @@ class HarnessConfig:
         return out
 
 
-def resolve_plan(spec: Any, seed: int) -> Any:
+def resolve_plan(spec: Any, seed: int, system: SystemRef | None = None) -> Any:
     """A FaultPlan from a ``harness_chaos(plan=...)`` value: a FaultPlan, a
-    dict, JSON text, a path to a JSON file, ``"default"`` or ``None``/``"none"``."""
-    from harness.faults.defaults import default_plan
+    dict, JSON text, a path to a JSON file, ``"default"`` (the system's
+    default plan) or ``None``/``"none"``."""
     from harness.faults.plan import FaultPlan
 
     if spec is None or spec == "none":
@@ -47,7 +47,7 @@ def resolve_plan(spec: Any, seed: int) -> Any:
     if isinstance(spec, FaultPlan):
         return spec
     if spec == "default":
-        return default_plan(seed)
+        return (system or SystemRef()).load().default_plan(seed)
     if isinstance(spec, dict):
         return FaultPlan.parse(json.dumps({"seed": seed, **spec}), "harness_chaos plan")
     text = str(spec)
