@@ -458,15 +458,25 @@ class Cluster:
     def dead_letter_queues(self) -> list[str]:
         return [q for q in self.queues() if q.endswith("-dlq")]
 
-    def settle(self, timeout: float) -> bool:
+    def settle(self, timeout: float, quiet: float | None = None) -> bool:
         """Wait until every submitted request is terminal and no work queue holds
-        a message; returns whether that happened within ``timeout`` seconds."""
+        a message, and both stay so for ``quiet`` seconds (default: twice the
+        visibility timeout, so that a handler stalled past its message's
+        visibility, whose copy another finished, is heard from); returns
+        whether that happened within ``timeout`` seconds."""
+        window = 2.0 * self.cfg.visibility_timeout if quiet is None else quiet
         deadline = time.monotonic() + timeout
         work = self.work_queues()
+        since: float | None = None
         while True:
+            now = time.monotonic()
             if not self.in_flight() and all(self.queue_depth(q) == 0 for q in work):
-                return True
-            if time.monotonic() >= deadline:
+                since = now if since is None else since
+                if now - since >= window:
+                    return True
+            else:
+                since = None
+            if now >= deadline:
                 return False
             time.sleep(0.25)
 

@@ -15,15 +15,16 @@ from harness import settings
 from harness.backends import Endpoints, embedded
 from harness.faults.plan import FaultPlan
 from harness.history.jsonl import iter_history, merge_files
-from harness.history.model import FAIL, OK
+from harness.history.model import FAIL, INFO, OK
 from harness.history.recorder import Recorder, wall_clock
 from harness.instrument.session import plain_session, session
 from harness.run import processes
 from harness.run.invariants import Invariant, all_terminal, no_double_effects
 from harness.system import System, load_system
 
-#: The operation a runner records for each request it submitted (key = task id).
-TASK_SUBMIT = "task.submit"
+#: The operations a runner records for each request it submitted (key = task
+#: id): its submission, and its state when the run ended.
+TASK_SUBMIT, TASK_STATE = "task.submit", "task.state"
 
 Progress = Callable[[int, int], None]
 
@@ -250,6 +251,10 @@ def _run_processes(cfg: RunConfig, out: Path, progress: Progress | None) -> RunR
         finally:
             processes.stop([p.popen for p in procs.values()])
         states = dict(system.task_states(admin, res))
+        # Each task's final state, for checkers reading the history alone (liveness).
+        with Recorder(parts / "history.final.jsonl", clock=clock, keep=False) as final:
+            for tid in ids:
+                final.record("client", INFO, TASK_STATE, tid, {"state": states.get(tid)}, agent="client")
     history = out / "history.jsonl"
     n_ops = merge_files(sorted(parts.glob("history.*.jsonl")), history)
     faults = sum(1 for op in iter_history(history) if op.f.startswith("fault."))
