@@ -53,14 +53,28 @@ class Intake:
 
 
 class SupervisorAgent:
-    """The supervisor with its intake: one agent, one step for both."""
+    """The supervisor with its intake: one agent, one step for both.
+
+    Work in hand comes first: a busy supervisor takes in new requests every
+    ``INTAKE_EVERY`` steps, an idle one on every step (so an idle
+    supervisor's step always looks at the requests queue, and a request
+    sent while it waits wakes it)."""
+
+    INTAKE_EVERY = 8
 
     def __init__(self, sup: Supervisor, intake: Intake | None) -> None:
         self.supervisor, self.intake = sup, intake
+        self._steps = 0
 
     def step(self) -> bool:
-        took = self.intake.step() if self.intake is not None else False
-        return self.supervisor.step() or took
+        self._steps += 1
+        did = self.supervisor.step()
+        if self.intake is not None and (not did or self._steps % self.INTAKE_EVERY == 0):
+            if self.intake.step():
+                if not did:
+                    self.supervisor.step()  # an idle supervisor goes on with what it took in
+                did = True
+        return did
 
     def next_wake(self) -> float | None:
         return self.supervisor.next_wake()
