@@ -80,18 +80,26 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--max-token-ratio", type=float, default=2.0, help="fail above this many times the incumbent's tokens"
     )
+    g.add_argument(
+        "--system",
+        default=None,
+        metavar="pkg.module:obj",
+        help="the system whose worker this is (its worker kit and contracts; default: the reference system)",
+    )
     g.add_argument("--report", type=Path, default=None, help="where to write the JSON report")
     g.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
+    from harness.system import SystemError_
+
     argv = list(sys.argv[1:] if argv is None else argv)
     console = Console(width=None if sys.stdout.isatty() else 120)
     try:
         args = build_parser().parse_args(argv)
         return _COMMANDS[args.command](args, console)
-    except (_BadUsage, ContractError) as e:
+    except (_BadUsage, ContractError, SystemError_) as e:
         print(f"harness contracts: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except RecursionError:
@@ -173,6 +181,7 @@ def _check(args: argparse.Namespace, console: Console) -> int:
         seed=args.seed,
         max_token_ratio=args.max_token_ratio,
         report=args.report,
+        system=args.system,
     )
     report = run_gate(cfg)
     if args.json:

@@ -67,6 +67,10 @@ class GateConfig:
     max_token_ratio: float = 2.0
     report: Path | None = None
     source: str | None = None
+    #: The system whose workers these are (``pkg.module:obj``; None: the
+    #: reference system): its worker kit gives the model and the context, and
+    #: its contracts are the default source.
+    system: str | None = None
 
 
 @dataclass
@@ -167,7 +171,10 @@ def declared_schema(worker: Any, attr: str) -> Any | None:
 class _Gate:
     def __init__(self, cfg: GateConfig) -> None:
         self.cfg = cfg
-        source = load_source(cfg.source)
+        from harness.system import worker_kit
+
+        self.kit = worker_kit(cfg.system)
+        source = load_source(cfg.source or self.kit.source or None)
         if cfg.role not in source.roles:
             raise ContractError(f"unknown role {cfg.role!r} (one of: {', '.join(source.roles)})")
         if cfg.examples < 0:
@@ -185,7 +192,9 @@ class _Gate:
         self.docs = {
             k: Doc(v, f"{cfg.candidate} {k}_contract") for k, v in self.declared.items() if v is not None
         }
-        self.golden_inputs = load_golden(cfg.golden, self.role.name, self.role.input, self.registry)
+        self.golden_inputs = load_golden(
+            cfg.golden, self.role.name, self.role.input, self.registry, self.kit.task_type
+        )
         self.readers = self.registry.consumers_of(self.role.output)
         self.checks = self._output_checks()
         self.pairs: list[Pair] = []
@@ -203,7 +212,9 @@ class _Gate:
     def _sandbox(self, who: str, recorder: Recorder | None = None) -> Sandbox:
         worker = self.candidate if who == "candidate" else self.incumbent
         rec = recorder if recorder is not None else self.histories[who]
-        return Sandbox(worker, f"{self.role.name}-{who}", rec, self.stores[who], self.cfg.seed)
+        return Sandbox(
+            worker, f"{self.role.name}-{who}", rec, self.stores[who], self.cfg.seed, system=self.cfg.system
+        )
 
     # -- steps --------------------------------------------------------------------
 
@@ -287,7 +298,7 @@ class _Gate:
     def generated(self) -> Step:
         if self.cfg.examples == 0:
             return Step("", SKIP, "--examples 0")
-        strategy = subtasks(self.role.name, self.registry.schema(self.role.input))
+        strategy = subtasks(self.role.name, self.registry.schema(self.role.input), self.kit.task_type)
         seen = {"n": 0, "failing": False}
 
         def problems(task: SubtaskMessage) -> list[dict[str, Any]]:

@@ -30,7 +30,9 @@ class Golden:
     expect: str | None  # the status the worker must reach, if the fixture says
 
 
-def load_golden(directory: Path, role: str, input_contract: str, registry: Registry) -> list[Golden]:
+def load_golden(
+    directory: Path, role: str, input_contract: str, registry: Registry, task_type: Any = None
+) -> list[Golden]:
     """``DIRECTORY/ROLE/*.json``: each ``{"task": {...subtask...}, "expect": {"status": "ok"}}``."""
     d = directory / role
     if not d.is_dir():
@@ -39,7 +41,7 @@ def load_golden(directory: Path, role: str, input_contract: str, registry: Regis
     for path in sorted(d.glob("*.json")):
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
-            task = worker_kit().task_type.model_validate(doc["task"])
+            task = (task_type or worker_kit().task_type).model_validate(doc["task"])
         except (OSError, ValueError, KeyError, TypeError) as e:
             what = (
                 f"{e.error_count()} invalid field(s)"
@@ -58,14 +60,16 @@ def load_golden(directory: Path, role: str, input_contract: str, registry: Regis
     return out
 
 
-def subtasks(role: str, inputs_schema: Any) -> st.SearchStrategy[SubtaskMessage]:
-    """Subtasks for ``role`` whose inputs are drawn from the input contract."""
+def subtasks(role: str, inputs_schema: Any, task_type: Any = None) -> st.SearchStrategy[SubtaskMessage]:
+    """Subtasks for ``role`` (of ``task_type``, the system's worker input;
+    default: the reference system's) whose inputs are drawn from the input contract."""
+    make = task_type or worker_kit().task_type
     ids = itertools.count()
     topics = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1, max_size=40)
 
     def build(inputs: Any, topic: str, budget: int) -> SubtaskMessage:
         n = next(ids)
-        return worker_kit().task_type(
+        return make(
             task_id=f"gen-{n}",
             subtask_id=f"gen-{n}/{role}/0",
             capability=role,
