@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from harness.instrument.context import CORRELATION_ATTR, correlation
+from harness.instrument.context import CORRELATION_ATTR, MESSAGE_ID_ATTR, correlation
 from harness.instrument.effects import Effects
 from reference_system import bus
 from reference_system.breaker import Breakers
@@ -197,17 +197,28 @@ class Supervisor:
         return True
 
     def _drain_progress(self) -> bool:
-        msgs = bus.receive(self.sqs, self.res.queue("progress"), 10, 0)
+        url = self.res.queue("progress")
+        queue = url.rsplit("/", 1)[-1]  # the queue's name, as its SQS operations are recorded
+        msgs = bus.receive(self.sqs, url, 10, 0)
         for raw in msgs:
             with correlation(bus.attr(raw, CORRELATION_ATTR)):
                 try:
                     ev = bus.parse(raw, ProgressEvent)
                 except bus.BadMessage:
-                    bus.delete(self.sqs, self.res.queue("progress"), raw)
-                    continue
-                if ev.event == "started":
+                    ev = None  # dropped: processed, with no effect
+                if ev is not None and ev.event == "started":
                     self._mark_running(ev.task_id, ev.subtask_id)
-                bus.delete(self.sqs, self.res.queue("progress"), raw)
+                # applied, in the FIFO group's order: the ordering checker judges it
+                self.effects.note(
+                    "message.apply",
+                    queue,
+                    {
+                        "message_id": bus.attr(raw, MESSAGE_ID_ATTR),
+                        "sqs_id": raw.get("MessageId"),
+                        "group": (raw.get("Attributes") or {}).get("MessageGroupId"),
+                    },
+                )
+                bus.delete(self.sqs, url, raw)
         return bool(msgs)
 
     def _drain_results(self) -> bool:

@@ -3,7 +3,9 @@
 - :class:`Intake` takes increment requests off the requests queue, records
   each as a task (state ``received``), rejects invalid ones (``rejected``)
   and forwards the rest to the counters over a standard queue; it reads the
-  counters' notices from the FIFO queue and marks each task ``applied``.
+  counters' notices from the FIFO queue and marks each task ``applied``,
+  recording each notice's application (``message.apply``) so the ordering
+  checker judges the order it processes each counter's notices in.
 - :class:`Counter` applies one increment per step to its counter item with
   optimistic locking (``version = :expected_version``), remembering which
   requests it applied so a redelivered one is not applied twice, marks the
@@ -134,8 +136,26 @@ class Intake:
             if note is not None:
                 with correlation(note["request_id"]):
                     self.confirm(note["request_id"])
+                    self.applied(raw)
+            else:
+                self.applied(raw)  # dropped: processed, with no effect
             self.sqs.delete_message(QueueUrl=self.res.notices_url, ReceiptHandle=raw["ReceiptHandle"])
         return bool(msgs)
+
+    def applied(self, raw: dict[str, Any]) -> None:
+        """Record that a notice was applied, in its FIFO group's order (the
+        ordering checker judges it): key = the queue's name, as its SQS
+        operations are recorded."""
+        attrs = raw.get("MessageAttributes") or {}
+        self.effects.note(
+            "message.apply",
+            self.res.notices_url.rsplit("/", 1)[-1],
+            {
+                "message_id": (attrs.get(MESSAGE_ID) or {}).get("StringValue"),
+                "sqs_id": raw.get("MessageId"),
+                "group": (raw.get("Attributes") or {}).get("MessageGroupId"),
+            },
+        )
 
     def confirm(self, rid: str) -> None:
         if move(self.ddb, self.res.tasks_table, rid, "counted", "applied"):

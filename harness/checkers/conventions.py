@@ -25,6 +25,13 @@ MESSAGES: Final = "messages"  # ReceiveMessage ok value: list of received messag
 RECEIVE_COUNT: Final = "receive_count"
 ENTRIES: Final = "entries"  # batch operations: list of per-message values
 
+#: ``message.apply`` (type ok, key = the queue's name, as SQS operations are
+#: keyed): recorded by a consumer right after it applied a message's effect,
+#: ``effects.note("message.apply", queue_name, {"message_id": <logical id or
+#: None>, "sqs_id": <SQS MessageId>, "group": <MessageGroupId>})``; the
+#: ordering checker judges the processing order of FIFO groups by it.
+MESSAGE_APPLY: Final = "message.apply"
+
 # -- DynamoDB ----------------------------------------------------------------
 DDB_PUT: Final = "dynamodb.PutItem"
 DDB_UPDATE: Final = "dynamodb.UpdateItem"

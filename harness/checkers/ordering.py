@@ -16,6 +16,26 @@ seconds is accepted but not enqueued again: it is the same message, whose
 place is that of its first send. Memory holds the messages in flight, not the
 history.
 
+*Processing order.* A consumer can receive a group's messages in order and
+still apply them out of order (a batch applied backwards, a retry applying an
+older message after a newer one). On the queues matching ``processed_queues``
+(name globs; none by default), the consumer records ``message.apply`` (key =
+queue name, value ``{"message_id", "sqs_id", "group"}``) right after it
+applied a message. Per queue and group, the messages are kept in the order of
+their first receive until first applied; a message first applied while one of
+its group received before it has not been applied yet is
+``applied_out_of_order`` (reported once per skipped message, which is then no
+longer judged). A re-application (a duplicate, a redelivery: a message
+already applied, or received again with ``receive_count`` above 1) is not
+judged, nor is a message received and never applied (a crash may stop a
+consumer), though one that later messages of its group overtake is reported:
+a consumer that drops a message (malformed, say) records its application
+too. Memory holds, per group, at most ``max_pending`` unapplied messages (the
+oldest are forgotten, counted as ``pending_dropped``) and as many recently
+applied ones. Without ``processed_queues``, a history with FIFO messages or
+``message.apply`` notes has the statistics say that processing order was not
+judged (``processing_skipped``).
+
 *Task states.* Judged only against a declared state machine (``allowed``
 pairs and ``initial_state``, or ``state_machine``: a
 :class:`harness.system.StateMachine` or its JSON form); without one the
@@ -34,7 +54,8 @@ them in. A transition of unknown outcome leaves the task in either state.
 
 from __future__ import annotations
 
-from collections import deque
+import fnmatch
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +96,30 @@ class _Group:
         self.window: deque[_Msg] = deque()  # acknowledged messages from the oldest not yet resolved
 
 
+class _Pending:
+    """A message received on a processed queue and not applied yet."""
+
+    __slots__ = ("group", "key", "sqs_id", "recv_idx")
+
+    def __init__(self, group: _PGroup, key: Any, sqs_id: Any, recv_idx: int) -> None:
+        self.group = group
+        self.key = key
+        self.sqs_id = sqs_id
+        self.recv_idx = recv_idx
+
+
+class _PGroup:
+    """One group of a processed queue: its unapplied messages in first-receive
+    order, and the ones applied (or reported) recently."""
+
+    __slots__ = ("key", "pending", "done")
+
+    def __init__(self, key: tuple[Any, Any]) -> None:
+        self.key = key
+        self.pending: OrderedDict[Any, _Pending] = OrderedDict()
+        self.done: OrderedDict[Any, None] = OrderedDict()
+
+
 class OrderingChecker:
     """Streaming ordering checker (see the module docstring)."""
 
@@ -86,11 +131,14 @@ class OrderingChecker:
         send: Iterable[str] = (c.SQS_SEND,),
         receive: Iterable[str] = (c.SQS_RECEIVE,),
         transition: Iterable[str] = (c.STATE_TRANSITION,),
+        apply: Iterable[str] = (c.MESSAGE_APPLY,),
+        processed_queues: Iterable[str] = (),
         allowed: Iterable[tuple[str, str]] | Mapping[str, Iterable[str]] | None = None,
         initial_state: str | None = None,
         state_machine: Any = None,
         fifo_suffix: str = ".fifo",
         dedup_window: float = DEDUP_WINDOW_SECONDS,
+        max_pending: int = 1000,
         max_anomalies: int = 1000,
     ) -> None:
         self._handlers: dict[str, Handler] = {}
@@ -110,6 +158,13 @@ class OrderingChecker:
         )
         for f in transition:
             self._handlers[f] = self._on_transition if self.allowed is not None else self._count_transition
+        if isinstance(processed_queues, str):
+            processed_queues = (processed_queues,)
+        #: Name globs of the queues whose processing order is judged.
+        self.processed_queues: tuple[str, ...] = tuple(processed_queues)
+        for f in apply:
+            self._handlers[f] = self._on_apply if self.processed_queues else self._count_apply
+        self.max_pending = max(1, int(max_pending))
         self.reach = _reachability(self.allowed or frozenset())
         self.initial_state = initial_state
         self.fifo_suffix = fifo_suffix
@@ -123,6 +178,14 @@ class OrderingChecker:
         self._names: dict[Any, Any] = {}
         self.fifo_messages = 0
         self.transitions = 0
+        self._processed: dict[Any, bool] = {}  # queue -> whether it matches processed_queues
+        self.pgroups: dict[tuple[Any, Any], _PGroup] = {}
+        self.unapplied: dict[tuple[Any, Any], _Pending] = {}  # (queue, logical or SQS id) -> message
+        self.messages_applied = 0
+        self.reapplied = 0
+        self.applies = 0  # message.apply notes seen (counted when not judged)
+        self.out_of_order = 0
+        self.pending_dropped = 0
 
     def handler(self, f: str) -> Handler | None:
         return self._handlers.get(f)
@@ -194,9 +257,12 @@ class OrderingChecker:
             return
         by_mid = self.by_mid
         queue = hashable(op.key)
+        processed = self._is_processed(queue)
         for m in msgs:
             m = as_dict(m)
             msg = by_mid.pop((queue, hashable(m.get(c.MESSAGE_ID) or m.get(c.SQS_ID))), None)
+            if processed:
+                self._received(queue, m, msg, op)
             if msg is None:
                 continue  # not a FIFO message we saw sent, or a redelivery
             msg.received = True
@@ -222,6 +288,105 @@ class OrderingChecker:
                 ),
                 key=grp.key,
                 details={"received": msg.mid, "skipped": skipped.mid},
+            )
+        )
+
+    # -- processing order ----------------------------------------------------
+    def _is_processed(self, queue: Any) -> bool:
+        if not self.processed_queues:
+            return False
+        known = self._processed.get(queue)
+        if known is None:
+            name = str(queue)
+            known = self._processed[queue] = any(fnmatch.fnmatchcase(name, g) for g in self.processed_queues)
+        return known
+
+    def _received(self, queue: Any, m: dict[str, Any], sent: _Msg | None, op: Op) -> None:
+        """A message received on a processed queue: queued for its application
+        if this is its first receive."""
+        mid, sqs_id = hashable(m.get(c.MESSAGE_ID)), hashable(m.get(c.SQS_ID))
+        key = mid if mid is not None else sqs_id
+        if key is None:
+            return
+        unapplied = self.unapplied
+        if (queue, key) in unapplied or (sqs_id is not None and (queue, sqs_id) in unapplied):
+            return  # received again before it was applied
+        count = m.get(c.RECEIVE_COUNT)
+        if isinstance(count, int) and count > 1:
+            return  # a redelivery
+        g = hashable(m.get(c.GROUP))
+        if g is None:
+            if sent is None:
+                return  # its group is unknown
+            g = sent.group.key[1]
+        gk = (queue, g)
+        grp = self.pgroups.get(gk)
+        if grp is None:
+            grp = self.pgroups[gk] = _PGroup(gk)
+        if key in grp.done:
+            return  # already applied: a redelivery
+        p = _Pending(grp, key, sqs_id, op.index)
+        grp.pending[key] = p
+        unapplied[(queue, key)] = p
+        if sqs_id is not None:
+            unapplied[(queue, sqs_id)] = p
+        if len(grp.pending) > self.max_pending:
+            self._forget(grp.pending.popitem(last=False)[1])
+            self.pending_dropped += 1
+
+    def _forget(self, p: _Pending) -> None:
+        queue = p.group.key[0]
+        self.unapplied.pop((queue, p.key), None)
+        if p.sqs_id is not None:
+            self.unapplied.pop((queue, p.sqs_id), None)
+        done = p.group.done
+        done[p.key] = None
+        if len(done) > self.max_pending:
+            done.popitem(last=False)
+
+    def _count_apply(self, op: Op, inv: Op | None) -> None:
+        if op.type == OK:
+            self.applies += 1
+
+    def _on_apply(self, op: Op, inv: Op | None) -> None:
+        if op.type != OK:
+            return
+        queue = hashable(op.key)
+        if not self._is_processed(queue):
+            return
+        v = as_dict(op.value) or (as_dict(inv.value) if inv is not None else {})
+        mid, sqs_id = hashable(v.get(c.MESSAGE_ID)), hashable(v.get(c.SQS_ID))
+        unapplied = self.unapplied
+        p = unapplied.get((queue, mid)) if mid is not None else None
+        if p is None and sqs_id is not None:
+            p = unapplied.get((queue, sqs_id))
+        if p is None:
+            self.reapplied += 1  # applied before, or never received on a processed queue
+            return
+        self.messages_applied += 1
+        pending = p.group.pending
+        while True:
+            first = next(iter(pending.values()))
+            del pending[first.key]
+            self._forget(first)
+            if first is p:
+                return
+            self._applied_out_of_order(first, p, op)
+
+    def _applied_out_of_order(self, skipped: _Pending, p: _Pending, op: Op) -> None:
+        queue, group = p.group.key
+        self.out_of_order += 1
+        self.log.add(
+            Anomaly(
+                kind="applied_out_of_order",
+                ops=(skipped.recv_idx, p.recv_idx, op.index),
+                message=(
+                    f"in FIFO group {group!r} of {queue!r}, message {p.key!r} was applied "
+                    f"(op {op.index}) before {skipped.key!r}, received ahead of it "
+                    f"(op {skipped.recv_idx}; {p.key!r} at op {p.recv_idx}) and not applied yet"
+                ),
+                key=p.group.key,
+                details={"applied": p.key, "skipped": skipped.key},
             )
         )
 
@@ -326,6 +491,15 @@ class OrderingChecker:
         }
         if self.allowed is None:
             stats["skipped"] = "no state machine declared: task transitions not judged"
+        if self.processed_queues:
+            stats["messages_applied"] = self.messages_applied
+            stats["reapplied"] = self.reapplied
+            stats["applied_out_of_order"] = self.out_of_order
+            stats["pending_dropped"] = self.pending_dropped
+            stats["pending_at_end"] = sum(len(g.pending) for g in self.pgroups.values())
+        elif self.groups or self.applies:  # FIFO traffic whose processing is not judged
+            stats["message_applies"] = self.applies
+            stats["processing_skipped"] = "no processed_queues declared: processing order not judged"
         return self.log.verdict(NAME, stats)
 
 

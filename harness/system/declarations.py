@@ -155,6 +155,9 @@ class Declarations:
             out["ordering"] = ordering
             if sm.terminal:
                 out["liveness"] = {"terminal": sorted(sm.terminal)}
+        if self.fifo_queues:
+            # the consumers record their applications (``message.apply``) there
+            out.setdefault("ordering", {})["processed_queues"] = list(self.fifo_queues)
         if self.versioned:
             out["lost-update"] = {"tables": [v.table for v in self.versioned]}
         if self.repeatable_effects:

@@ -37,14 +37,29 @@ class History(list[Op]):
             v["group"] = group
         self.call(p, "sqs.SendMessage", queue, v, {**v, "sqs_id": sqs_id}, type=type)
 
-    def receive(self, p: str, queue: str, *msgs: tuple[str | None, str]) -> None:
-        self.call(
-            p,
-            "sqs.ReceiveMessage",
-            queue,
-            None,
-            {"messages": [{"sqs_id": s, "message_id": m} for m, s in msgs]},
-        )
+    def receive(
+        self,
+        p: str,
+        queue: str,
+        *msgs: tuple[str | None, str],
+        group: str | None = None,
+        receive_count: int | None = None,
+    ) -> None:
+        """Receive ``(message id, sqs id)`` pairs; ``group`` and
+        ``receive_count``, when given, are recorded on every one of them."""
+        out = []
+        for m, s in msgs:
+            d: dict[str, Any] = {"sqs_id": s, "message_id": m}
+            if group is not None:
+                d["group"] = group
+            if receive_count is not None:
+                d["receive_count"] = receive_count
+            out.append(d)
+        self.call(p, "sqs.ReceiveMessage", queue, None, {"messages": out})
+
+    def apply(self, p: str, queue: str, mid: str | None, sqs_id: str, group: str | None = None) -> None:
+        """A consumer's ``message.apply`` note (key = the queue's name)."""
+        self.call(p, "message.apply", queue, {"message_id": mid, "sqs_id": sqs_id, "group": group})
 
     def delete(self, p: str, queue: str, sqs_id: str) -> None:
         self.call(p, "sqs.DeleteMessage", queue, {"sqs_id": sqs_id})

@@ -165,3 +165,18 @@ def test_nothing_declared_gives_no_settings() -> None:
     h = tickets(History(), ("a", "pending", "done"))
     (v,) = check(h, ["ordering"], specs=Declarations().checker_specs())
     assert v.valid is True and "skipped" in v.stats
+
+
+def test_declared_fifo_queues_have_their_processing_order_judged() -> None:
+    specs = Declarations(state_machine=TICKETS, fifo_queues=("*-events.fifo",)).checker_specs()
+    assert specs["ordering"] == {
+        "allowed": [["new", "triaged"], ["triaged", "rejected"], ["triaged", "resolved"]],
+        "initial_state": "new",
+        "processed_queues": ["*-events.fifo"],
+    }
+    # without a state machine: processing order only
+    assert Declarations(fifo_queues=("q.fifo",)).checker_specs() == {
+        "ordering": {"processed_queues": ["q.fifo"]}
+    }
+    (v,) = check(History(), ["ordering"], specs=specs)
+    assert v.valid is True and v.stats["messages_applied"] == 0 and "processing_skipped" not in v.stats
