@@ -69,11 +69,11 @@ class SupervisorAgent:
     def step(self) -> bool:
         self._steps += 1
         did = self.supervisor.step()
-        if self.intake is not None and (not did or self._steps % self.INTAKE_EVERY == 0):
-            if self.intake.step():
-                if not did:
-                    self.supervisor.step()  # an idle supervisor goes on with what it took in
-                did = True
+        due = self.intake is not None and (not did or self._steps % self.INTAKE_EVERY == 0)
+        if due and self.intake is not None and self.intake.step():
+            if not did:
+                self.supervisor.step()  # an idle supervisor goes on with what it took in
+            did = True
         return did
 
     def next_wake(self) -> float | None:

@@ -460,22 +460,21 @@ class Cluster:
 
     def settle(self, timeout: float, quiet: float | None = None) -> bool:
         """Wait until every submitted request is terminal and no work queue holds
-        a message, and both stay so for ``quiet`` seconds (default: twice the
-        visibility timeout, so that a handler stalled past its message's
-        visibility, whose copy another finished, is heard from); returns
-        whether that happened within ``timeout`` seconds."""
+        a message; returns whether that happened within ``timeout`` seconds.
+        Once it has, wait ``quiet`` seconds more (default: twice the visibility
+        timeout; never past ``timeout``), so that a handler stalled past its
+        message's visibility, whose copy another one finished, is heard from
+        before the history is judged."""
         window = 2.0 * self.cfg.visibility_timeout if quiet is None else quiet
         deadline = time.monotonic() + timeout
         work = self.work_queues()
         since: float | None = None
         while True:
             now = time.monotonic()
-            if not self.in_flight() and all(self.queue_depth(q) == 0 for q in work):
-                since = now if since is None else since
-                if now - since >= window:
-                    return True
-            else:
-                since = None
+            if since is None and not self.in_flight() and all(self.queue_depth(q) == 0 for q in work):
+                since = now
+            if since is not None and (now - since >= window or now >= deadline):
+                return True
             if now >= deadline:
                 return False
             time.sleep(0.25)
