@@ -57,3 +57,17 @@ def test_the_walker_sees_imports_inside_functions(tmp_path: Path) -> None:
     p = tmp_path / "m.py"
     p.write_text("def f():\n    from reference_system import deploy\n    import examples.counter\n")
     assert [m for _, m in _imports(p)] == ["reference_system", "examples.counter"]
+
+
+def test_the_reference_system_is_a_distribution_of_its_own() -> None:
+    """Installed beside the harness, not inside it: the harness's distribution
+    ships no reference_system module, and the reference system's declares
+    its own package."""
+    import tomllib
+
+    root = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert root["tool"]["setuptools"]["packages"]["find"]["include"] == ["harness*"]
+    ref = tomllib.loads((ROOT / "reference_system" / "pyproject.toml").read_text())
+    assert ref["project"]["name"] != root["project"]["name"]
+    assert "reference_system" in ref["tool"]["setuptools"]["packages"]
+    assert (ROOT / "reference_system" / "py.typed").exists()
