@@ -75,8 +75,8 @@ def valid(req: dict[str, Any]) -> bool:
     )
 
 
-class Intake:
-    """Requests queue -> tasks table -> increments queue; drains notices."""
+class _Agent:
+    """What both agents are built from: their clients, resources and effects."""
 
     def __init__(self, env: AgentEnv) -> None:
         self.name = env.name
@@ -84,6 +84,10 @@ class Intake:
         self.sqs = env.session.client("sqs")
         self.ddb = env.session.client("dynamodb")
         self.effects = _effects(env)
+
+
+class Intake(_Agent):
+    """Requests queue -> tasks table -> increments queue; drains notices."""
 
     def step(self) -> bool:
         took = self._take_requests()
@@ -182,15 +186,8 @@ class Conflict(Exception):
     """Too many concurrent writers: the message is left for a later delivery."""
 
 
-class Counter:
+class Counter(_Agent):
     """Increments queue -> counter item (optimistic locking) -> task -> notice."""
-
-    def __init__(self, env: AgentEnv) -> None:
-        self.name = env.name
-        self.res: Resources = env.resources
-        self.sqs = env.session.client("sqs")
-        self.ddb = env.session.client("dynamodb")
-        self.effects = _effects(env)
 
     def step(self) -> bool:
         msgs = _receive(self.sqs, self.res.increments_url, 1)
