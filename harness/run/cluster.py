@@ -384,8 +384,8 @@ class Cluster:
             delay = a.restart_delay if a.restart_delay is not None else self.cfg.restart_after
             a.restart_at = now + delay
         elif now >= a.restart_at:
-            a.restarts += 1
             self._spawn(a, restart=True)
+            a.restarts += 1  # after the new process is in place: a reader of restarts sees it
             self._note("chaos.restart", a.name, agent=a.name, pid=a.popen.pid if a.popen else None)
             self._write_state()
 
