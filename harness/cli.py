@@ -43,7 +43,10 @@ def _run(args: argparse.Namespace) -> int:
             plan=_plan(args.plan, args.seed, args.system),
             sim=args.sim,
             system=args.system,
-            options=_options(args.option),
+            options=_options(args.option, args.worker),
+            supervisors=args.supervisors,
+            visibility_timeout=args.visibility_timeout,
+            max_virtual_seconds=args.max_virtual_seconds,
         )
         cfg.validate()
         with Progress(
@@ -66,11 +69,13 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_VIOLATION
 
 
-def _options(pairs: list[str]) -> dict[str, object]:
-    """``KEY=VALUE`` options for the system; a value is JSON if it parses, else a string."""
+def _options(pairs: list[str], workers: list[str] | None = None) -> dict[str, object]:
+    """``KEY=VALUE`` options for the system (a value is JSON if it parses,
+    else a string), with ``CAP=pkg.module:Class`` workers joining ``impls``."""
     import json
 
     from harness.run.main import RunError
+    from harness.sim.case import worker_options
 
     out: dict[str, object] = {}
     for pair in pairs:
@@ -81,6 +86,13 @@ def _options(pairs: list[str]) -> dict[str, object]:
             out[key.strip()] = json.loads(raw)
         except ValueError:
             out[key.strip()] = raw
+    for spec in workers or ():
+        try:
+            impls = worker_options([spec])["impls"]
+        except ValueError:
+            raise RunError(f"--worker {spec!r}: expected capability=pkg.module:Class") from None
+        given = out.get("impls")
+        out["impls"] = {**(given if isinstance(given, dict) else {}), **impls}
     return out
 
 
@@ -139,7 +151,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--backend", default="embedded", help="where AWS is (default: embedded)")
     r.add_argument("--requests", type=int, default=20, help="requests to submit (default: 20)")
-    r.add_argument("--workers", type=int, default=3, help="worker agents (default: 3)")
+    r.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker agents: processes sharing the capabilities (default: 3); with --sim, agents per capability (default: 1)",
+    )
+    r.add_argument(
+        "--supervisors",
+        type=int,
+        default=1,
+        help="supervisor replicas, for a system that has them (default: 1)",
+    )
+    r.add_argument(
+        "--worker",
+        action="append",
+        default=[],
+        metavar="CAPABILITY=pkg.module:Class",
+        help="run this Worker for a capability (repeatable; the system's impls option)",
+    )
+    r.add_argument(
+        "--visibility-timeout",
+        type=int,
+        default=None,
+        metavar="S",
+        help="the queues' visibility timeout (default: 30)",
+    )
+    r.add_argument(
+        "--max-virtual-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="with --sim: stop after this much virtual time (default: 3600)",
+    )
     r.add_argument("--seed", type=int, default=1, help="seed of the workload and the model (default: 1)")
     r.add_argument("--out", type=Path, default=None, help="output directory (default: under runs/)")
     r.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")

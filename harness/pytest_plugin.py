@@ -17,6 +17,16 @@ Options / ini keys:
 Markers:
   harness_chaos(plan=...)                     the test's fault plan
   harness_checks(*checkers, specs=, properties=True)   what is checked after the test
+  harness_sim(workers=, supervisors=, visibility_timeout=, max_virtual_seconds=, options=)
+                                              defaults of the test's ``sim`` runs
+
+The harness seed also seeds the property suite's draws (with each
+property's name), so ``--harness-seed N`` repeats a suite run's cases; with
+no ``--harness-seed`` a random one is chosen (and shown in the header), unless
+``--hypothesis-seed`` is given, which then decides the draws. The suite keeps
+no Hypothesis example database: its failing cases are saved as case files.
+A worker spec that cannot be imported or is not a Worker is a usage error at
+start-up.
 
 Fixtures: harness_config, harness_backend (session), harness_session,
 history, fault_plan, reference_system, sim.
@@ -25,6 +35,7 @@ history, fault_plan, reference_system, sim.
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,6 +56,9 @@ _FIXTURES = frozenset(
 )
 _RUN = pytest.StashKey[Any]()
 _SEED = pytest.StashKey[int]()
+#: Where modules were found before pytest and the plugin added the rootdir
+#: and test directories: what a fresh ``pytest`` searches too.
+_START_PATH = tuple(sys.path)
 
 
 # -- options and markers -------------------------------------------------------------------
@@ -106,6 +120,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "after it (default: idempotency, lost-update, budget, session, ordering, delivery; properties: "
         "stages, crashes, and for simulated runs liveness and retries)",
     )
+    config.addinivalue_line(
+        "markers",
+        "harness_sim(workers=1, supervisors=1, visibility_timeout=5, max_virtual_seconds=120, "
+        "auditor=False, options={}, **system_options): defaults of the test's sim(...) runs",
+    )
     if config.getoption("harness_worker") or config.getini("harness_workers"):
         _worker_specs(config)  # a malformed spec is a usage error, found before collection
     if _opt(config, "system"):
@@ -155,19 +174,49 @@ def _seed(config: pytest.Config) -> int:
 
 
 def _worker_specs(config: pytest.Config) -> list[str]:
+    """The worker specs, each one checked: importable, and a Worker (or an agent class)."""
     specs = [*config.getini("harness_workers"), *config.getoption("harness_worker")]
     for s in specs:
         cap, eq, path = s.partition("=")
         if not eq or not cap.strip() or ":" not in path:
             raise pytest.UsageError(f"--harness-worker {s!r}: expected capability=pkg.module:Class")
-        from harness.system import SystemError_, load_object
+        from harness.system import SystemError_, check_impls
 
         _importable_from_rootdir(config)
         try:
-            load_object(path.strip())
+            check_impls({cap.strip(): path.strip()})
         except SystemError_ as e:
-            raise pytest.UsageError(f"--harness-worker {s!r}: {e}") from None
+            raise pytest.UsageError(f"--harness-worker {e}") from None
+    if specs:
+        from harness.system import SystemError_, load_system
+
+        try:
+            sut = load_system(_system(config) or None)
+        except SystemError_ as e:
+            raise pytest.UsageError(f"--harness-system: {e}") from None
+        if "impls" not in sut.options:
+            raise pytest.UsageError(
+                f"--harness-worker: system {sut.name} has no workers to swap (no 'impls' option)"
+            )
     return specs
+
+
+def _pythonpath(config: pytest.Config, specs: list[str]) -> tuple[str, ...]:
+    """Where the modules of the system and workers were imported from, if a
+    fresh ``pytest`` started elsewhere would not find them (the rootdir, say)."""
+    from harness.testing.run import import_roots
+
+    modules = [p.partition("=")[2].strip().partition(":")[0] for p in specs]
+    spec = _system(config)
+    if spec:
+        modules.insert(0, spec.partition(":")[0])
+    import os
+
+    cwd = str(config.invocation_params.dir)
+    searched = [p for p in _START_PATH if p not in ("", ".", cwd)]
+    searched += os.environ.get("PYTHONPATH", "").split(os.pathsep)  # the user's shell has it too
+    searched += [str(p) for p in config.getini("pythonpath") or ()]
+    return import_roots(modules, searched)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -221,14 +270,19 @@ def harness_config(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPat
         *pytestconfig.getini("harness_allowed_accounts"),
         *pytestconfig.getoption("harness_allowed_account"),
     ]
+    workers = _worker_specs(pytestconfig)
+    # --hypothesis-seed decides the suite's draws, unless --harness-seed is given too.
+    hypothesis_seed = None if _opt(pytestconfig, "seed") else pytestconfig.getoption("hypothesis_seed", None)
     return HarnessConfig(
         backend=_opt(pytestconfig, "backend") or "embedded",
         seed=_seed(pytestconfig),
         report_dir=report_dir,
         cases_dir=(report_dir / "cases") if report_dir else tmp_path_factory.mktemp("harness-cases"),
-        system=SystemRef(_system(pytestconfig), worker_options(_worker_specs(pytestconfig))),
+        system=SystemRef(_system(pytestconfig), worker_options(workers)),
         aws_profile=_opt(pytestconfig, "aws_profile") or None,
         allowed_accounts=tuple(accounts),
+        hypothesis_seed=None if hypothesis_seed is None else str(hypothesis_seed),
+        pythonpath=_pythonpath(pytestconfig, workers),
     )
 
 
@@ -238,13 +292,14 @@ def _run(request: pytest.FixtureRequest) -> Any:
     run = item.stash.get(_RUN, None)
     if run is None:
         from harness.testing.config import resolve_plan
-        from harness.testing.run import Checks, TestRun
+        from harness.testing.run import Checks, TestRun, rerun_arg
 
         cfg = request.getfixturevalue("harness_config")
         chaos = item.get_closest_marker("harness_chaos")
         spec = None if chaos is None else chaos.kwargs.get("plan", chaos.args[0] if chaos.args else None)
         checks = Checks.from_marker(item.get_closest_marker("harness_checks"))
         run = TestRun(item.nodeid, cfg, checks, resolve_plan(spec, cfg.seed, cfg.system))
+        run.rerun_arg = rerun_arg(item)
         item.stash[_RUN] = run
     return run
 
@@ -322,8 +377,12 @@ def reference_system(request: pytest.FixtureRequest, harness_backend: Any) -> It
 @pytest.fixture
 def sim(request: pytest.FixtureRequest) -> Any:
     """The deterministic runner: ``sim(requests=2)`` simulates the system under
-    test (in-process moto, virtual time) under the test's fault plan and seed."""
+    test (in-process moto, virtual time) under the test's fault plan and seed;
+    ``sim(requests=2, workers=2, supervisors=2)`` at another scale (the knobs
+    of :class:`~harness.sim.case.Case`, defaults from ``harness_sim(...)``)."""
     from harness.testing.simrunner import SimRunner
 
     run = _run(request)
-    return SimRunner(run.config.seed, run.plan, run.config.system, run.record_sim)
+    marker = request.node.get_closest_marker("harness_sim")
+    defaults = dict(marker.kwargs) if marker is not None else {}
+    return SimRunner(run.config.seed, run.plan, run.config.system, run.record_sim, defaults)

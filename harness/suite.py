@@ -15,9 +15,11 @@ capability), with its own family of faults:
   calls, partitions, crashes, pauses, duplicated, reordered and stale
   deliveries and reads, all aimed at workers;
 - ``survives_supervisor_faults``: what the supervisor must live with
-  (``SUPERVISOR_CALL_KINDS``, ``SUPERVISOR_STEP_KINDS``).
+  (``SUPERVISOR_CALL_KINDS``, ``SUPERVISOR_STEP_KINDS``);
+- ``survives_redelivery``: a worker dies just before or after a write and
+  the subtask it was handling reaches its handler again (``redelivery_faults``).
 
-The last three check everything: the safety properties above, and that every
+The last four check everything: the safety properties above, and that every
 request ends and no message is retried for ever. A failure shrinks to a
 minimal case; its message shows the case (fault plan, schedule, workload,
 seed) and the one-line command that replays it.
@@ -61,6 +63,7 @@ __all__ = [
     "property_test",
     "run_property",
     "model_faults",
+    "redelivery_faults",
     "supervisor_faults",
     "survivable_faults",
     "worker_faults",
@@ -108,6 +111,40 @@ def supervisor_faults(
         faults(SUPERVISOR_CALL_KINDS, aim),
         faults(SUPERVISOR_STEP_KINDS, aim),
         faults(("stale_read",), aim),
+    )
+
+
+#: Writes that settle a delivery (a result stored or sent) or make an
+#: effect: a worker that dies just before one of its first has done its work
+#: and not yet settled it.
+WRITE_CALLS: tuple[tuple[str, str], ...] = (("dynamodb", "PutItem"), ("sqs", "SendMessage"))
+
+
+def redelivery_faults(workers: tuple[str, ...] = WORKERS) -> st.SearchStrategy[Any]:
+    """A worker dies just before or just after one of its first writes, and
+    comes back: the message it was handling is delivered again
+    (at-least-once), so a subtask whose handler already did its work, and
+    whose loop had not yet settled it, reaches ``handle()`` a second time. (A
+    loop that answers a finished subtask from a stored result hides a
+    worker's own idempotency from every other fault.)"""
+    from harness.faults.plan import Fault, Target, Trigger
+
+    trigger = st.one_of(
+        st.builds(lambda p: Trigger(probability=p, max_count=3), st.sampled_from([0.5, 0.25])),
+        st.builds(lambda n: Trigger(nth=n), st.integers(1, 2)),
+    )
+    return st.builds(
+        lambda agent, call, trig, when, restart: Fault(
+            kind="crash",
+            target=Target(agent=agent, service=call[0], operation=call[1]),
+            trigger=trig,
+            params={"when": when, "restart_after": restart},
+        ),
+        st.sampled_from(list(workers)),
+        st.sampled_from(list(WRITE_CALLS)),
+        trigger,
+        st.sampled_from(["before", "before", "after"]),
+        st.sampled_from([1.0, 5.0]),
     )
 
 
@@ -235,6 +272,11 @@ PROPERTIES: dict[str, Property] = {
             "despite faults on the supervisor every request ends, exactly once, in order and within budget",
             lambda system: cases(system, fault=supervisor_faults),
         ),
+        Property(
+            "survives_redelivery",
+            "a worker that dies after doing its work and meets the same subtask again does it only once",
+            lambda system: cases(system, fault=redelivery_faults, min_faults=2, max_faults=3, max_workers=1),
+        ),
     )
 }
 
@@ -244,6 +286,7 @@ EXAMPLES: dict[str, int] = {
     "survives_model_faults": 8,
     "survives_worker_faults": 8,
     "survives_supervisor_faults": 8,
+    "survives_redelivery": 6,
 }
 
 
@@ -300,9 +343,14 @@ def _simulate(case: Case) -> SimResult:
 
 # -- running a property ------------------------------------------------------------------
 
-#: What every run of the suite shares: slow examples, few of them.
+#: What every run of the suite shares: slow examples, few of them, and no
+#: example database. A database is keyed by the test function, which is the
+#: same for every system and worker: one system's failure would be replayed
+#: against the next. The seed decides the cases instead (``property_test``'s
+#: ``seed``), and a failing case is saved as a case file that replays it.
 BASE_SETTINGS = settings(
     deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
 
@@ -316,9 +364,13 @@ def property_test(
     shrink: bool = True,
     derandomize: bool = False,
     on_example: Callable[[Case], None] | None = None,
+    seed: int | None = None,
     **settings_kw: Any,
 ) -> Callable[[], None]:
-    """A Hypothesis test function checking ``prop`` for ``system``; call it to run."""
+    """A Hypothesis test function checking ``prop`` for ``system``; call it to
+    run. ``seed`` (the harness seed) decides its cases, with the property's
+    name: the same seed draws the same cases, for any system (None:
+    Hypothesis's own seed, or ``derandomize``)."""
     p = PROPERTIES[prop] if isinstance(prop, str) else prop
     known: dict[str, PropertyFailed | None] = {}
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
@@ -348,6 +400,13 @@ def property_test(
 
     # The name (not the system) seeds a derandomized run: every system sees the same cases.
     test.__name__ = test.__qualname__ = p.name
+    if seed is not None:
+        import hashlib
+
+        from hypothesis import seed as seeded
+
+        digest = hashlib.blake2b(f"{seed}/{p.name}".encode(), digest_size=8).digest()
+        test = seeded(int.from_bytes(digest, "big"))(test)
     return test
 
 
@@ -403,11 +462,15 @@ class SystemProperties:
     reference system), with ``--harness-worker`` swapping its workers;
     failing cases are saved under ``--harness-report``. ``max_examples``:
     per property. A property that needs what the system lacks (two
-    supervisors for split brain) holds trivially and says so."""
+    supervisors for split brain) holds trivially and says so. The harness
+    seed (``--harness-seed``) decides the cases; a failure's message ends
+    with the command replaying its case and the ``pytest`` command running
+    the property again."""
 
     max_examples: dict[str, int] = EXAMPLES
 
-    def _run(self, name: str, harness_config: Any) -> None:
+    def _run(self, name: str, harness_config: Any, request: Any = None) -> None:
+        __tracebackhide__ = True
         system = harness_config.system
         if not PROPERTIES[name].applies(system):
             import warnings
@@ -417,21 +480,43 @@ class SystemProperties:
                 stacklevel=2,
             )
             return
-        property_test(
+        test = property_test(
             name,
             system,
             max_examples=self.max_examples.get(name, EXAMPLES[name]),
             report_dir=harness_config.cases_dir,
-        )()
+            seed=getattr(harness_config, "suite_seed", None),
+        )
+        try:
+            test()
+        except PropertyFailed as e:
+            message = self._with_commands(str(e), e.path, harness_config, request)
+            raise PropertyFailed(message, e.case, e.path) from None
 
-    def test_split_brain_is_safe(self, harness_config: Any) -> None:
-        self._run("split_brain_is_safe", harness_config)
+    @staticmethod
+    def _with_commands(message: str, path: Path, config: Any, request: Any) -> str:
+        """A failure's message with the commands that replay it from the user's
+        shell: its case (with the ``PYTHONPATH`` its workers need) and the property under pytest."""
+        from harness.testing.run import pytest_command, rerun_arg, with_pythonpath
 
-    def test_survives_model_faults(self, harness_config: Any) -> None:
-        self._run("survives_model_faults", harness_config)
+        pythonpath = tuple(getattr(config, "pythonpath", ()))
+        replay = f"replay: {replay_command(path)}"
+        lines = f"replay: {with_pythonpath(replay_command(path), pythonpath)}"
+        if request is not None and hasattr(config, "seed"):
+            lines += f"\nrerun:  {pytest_command(rerun_arg(request.node), config)}"
+        return message.replace(replay, lines) if replay in message else f"{message}\n{lines}"
 
-    def test_survives_worker_faults(self, harness_config: Any) -> None:
-        self._run("survives_worker_faults", harness_config)
+    def test_split_brain_is_safe(self, harness_config: Any, request: Any) -> None:
+        self._run("split_brain_is_safe", harness_config, request)
 
-    def test_survives_supervisor_faults(self, harness_config: Any) -> None:
-        self._run("survives_supervisor_faults", harness_config)
+    def test_survives_model_faults(self, harness_config: Any, request: Any) -> None:
+        self._run("survives_model_faults", harness_config, request)
+
+    def test_survives_worker_faults(self, harness_config: Any, request: Any) -> None:
+        self._run("survives_worker_faults", harness_config, request)
+
+    def test_survives_supervisor_faults(self, harness_config: Any, request: Any) -> None:
+        self._run("survives_supervisor_faults", harness_config, request)
+
+    def test_survives_redelivery(self, harness_config: Any, request: Any) -> None:
+        self._run("survives_redelivery", harness_config, request)

@@ -106,3 +106,19 @@ def receive(sqs: Any, queue_url: str, max_messages: int = 1, wait: int = 0) -> l
 
 def delete(sqs: Any, queue_url: str, raw: dict[str, Any]) -> None:
     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=raw["ReceiptHandle"])
+
+
+def delivery_id(raw: dict[str, Any]) -> str:
+    """Names this delivery of a message (its receipt handle and receive
+    count, shortened): a redelivery, or an injected copy, has another."""
+    import hashlib
+
+    receipt = str(raw.get("ReceiptHandle", ""))
+    return f"{hashlib.sha1(receipt.encode()).hexdigest()[:10]}#{receive_count(raw)}"
+
+
+def extend(sqs: Any, queue_url: str, raw: dict[str, Any], seconds: int) -> None:
+    """A heartbeat: keep ``raw`` invisible for ``seconds`` more from now."""
+    sqs.change_message_visibility(
+        QueueUrl=queue_url, ReceiptHandle=raw["ReceiptHandle"], VisibilityTimeout=int(seconds)
+    )

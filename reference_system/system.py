@@ -221,12 +221,14 @@ def _worker_kit() -> WorkerKit:
 
     return WorkerKit(
         task_type=SubtaskMessage,
-        context=lambda agent, model, effects, recorder, task: WorkerContext(
-            agent, model, effects, recorder, task
+        context=lambda agent, model, effects, recorder, task, session=None, resources=None: WorkerContext(
+            agent, model, effects, recorder, task, session=session, resources=resources
         ),
         model=_model,
         declared_failures=(BudgetExceeded, PermanentFailure),
         source="reference_system.contracts:source",
+        # Workers may use ctx.client(service) and ctx.resources: the gate deploys the system for them.
+        context_takes_aws=True,
     )
 
 

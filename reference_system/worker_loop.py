@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.instrument.context import CORRELATION_ATTR, correlation
+from harness.instrument.context import CORRELATION_ATTR, correlation, operation
 from harness.instrument.effects import Effects
 from reference_system import bus
 from reference_system.ledger import Ledger
@@ -37,6 +37,7 @@ class QueueConsumer:
         from harness.history.recorder import Recorder
 
         self.worker = worker
+        self.session = session
         self.capability = worker.capability
         self.agent = agent or getattr(session, "agent", f"{worker.capability}-worker")
         self.res = resources
@@ -93,9 +94,20 @@ class WorkerLoop(QueueConsumer):
             bus.delete(self.sqs, self.queue_url, raw)
             return
         self._progress(task, "started", attempt)
-        ctx = WorkerContext(self.agent, self.model, self.idem, self.effects, task, ledger=self.ledger)
+        ctx = WorkerContext(
+            self.agent,
+            self.model,
+            self.idem,
+            self.effects,
+            task,
+            ledger=self.ledger,
+            session=self.session,
+            resources=self.res,
+            heartbeat=lambda seconds: bus.extend(self.sqs, self.queue_url, raw, seconds),
+        )
         try:
-            output = self.worker.handle(task, ctx)
+            with operation(task.subtask_id, bus.delivery_id(raw)):
+                output = self.worker.handle(task, ctx)
             result = self._result(task, "ok", output, None, ctx.tokens_used)
         except (BudgetExceeded, PermanentFailure) as e:
             result = self._result(task, "failed", {}, str(e), ctx.tokens_used)

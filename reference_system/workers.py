@@ -50,22 +50,67 @@ class IdempotentEffects:
         return self.recorder.attempt(f"effect.{kind}", key, apply, value)
 
 
+class ChargedModel:
+    """``ctx.model``: the model as a worker sees it. Every call, whichever
+    method the worker uses, goes through :meth:`WorkerContext.complete`:
+    recorded in the history and charged to the subtask's budget."""
+
+    def __init__(self, ctx: WorkerContext, model: Model) -> None:
+        self._ctx = ctx
+        self.name = model.name
+
+    def complete(self, kind: str, prompt: str, context: dict[str, Any] | None = None) -> Completion:
+        return self._ctx.complete(kind, prompt, dict(context or {}))
+
+
 @dataclass
 class WorkerContext:
-    """What a worker may use while handling one subtask."""
+    """What a worker may use while handling one subtask:
+
+    - ``complete(kind, prompt, context)`` (or ``model.complete``, the same
+      thing): the model, recorded and within the subtask's token budget;
+    - ``effects.perform(kind, key)``: a side effect, once per key;
+    - ``client(service)``: an AWS client of the agent's own instrumented
+      session (recorded and faulted like the rest of the system), and
+      ``resources``: the system's deployed queues and tables;
+    - ``extend_visibility(seconds)``: a heartbeat, keeping the message being
+      handled from being delivered again while a long handler works.
+    """
 
     agent: str
-    model: Model
-    effects: IdempotentEffects
+    model: Any
+    effects: Any
     recorder: Effects
     task: SubtaskMessage
     tokens_used: int = field(default=0)
     #: Durable budget accounting across attempts (None: this attempt only).
     ledger: Ledger | None = None
+    #: The agent's instrumented session and the system's resources (None where there is no AWS).
+    session: Any = None
+    resources: Any = None
+    #: ``seconds -> None``: extends the visibility of the message in hand (None: no message).
+    heartbeat: Any = None
+
+    def __post_init__(self) -> None:
+        self._model = self.model
+        self.model = ChargedModel(self, self._model)
 
     @property
     def budget(self) -> int:
         return self.task.token_budget
+
+    def client(self, service: str) -> Any:
+        """A client of the agent's instrumented session (a clear error where the context has none)."""
+        if self.session is None:
+            raise RuntimeError(f"{self.agent}: this worker context has no AWS session")
+        return self.session.client(service)
+
+    def extend_visibility(self, seconds: int) -> None:
+        """Keep the message being handled invisible for ``seconds`` more from
+        now (SQS ChangeMessageVisibility), as a long handler must."""
+        if self.heartbeat is None:
+            raise RuntimeError(f"{self.agent}: no message is in hand to extend the visibility of")
+        self.heartbeat(int(seconds))
 
     def complete(self, kind: str, prompt: str, context: dict[str, Any]) -> Completion:
         """Call the model within this subtask's token budget (recorded; see
@@ -73,7 +118,7 @@ class WorkerContext:
         across redeliveries; an answer cut short fails the subtask."""
         try:
             c = complete_within(
-                self.model,
+                self._model,
                 self.recorder,
                 self.ledger,
                 key=self.task.subtask_id,
@@ -138,6 +183,7 @@ DEFAULT_WORKERS: dict[str, type] = {
 
 __all__ = [
     "DEFAULT_WORKERS",
+    "ChargedModel",
     "IdempotentEffects",
     "PermanentFailure",
     "Worker",

@@ -19,6 +19,7 @@ from harness.audit.auditors import (
     OutputAuditor,
     ReferenceAuditor,
     RepeatedEffectsAuditor,
+    ReviewAuditor,
     SchemaAuditor,
     default_auditors,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "OutputAuditor",
     "ReferenceAuditor",
     "RepeatedEffectsAuditor",
+    "ReviewAuditor",
     "SchemaAuditor",
     "ScriptedJudge",
     "Source",

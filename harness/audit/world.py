@@ -128,13 +128,14 @@ class World:
         elif f == MODEL_COMPLETE and op.type == OK:
             v = op.value if isinstance(op.value, dict) else {}
             tokens = (_int(v.get("input_tokens")) or 0) + (_int(v.get("output_tokens")) or 0)
-            self.model_tokens[op.key] += tokens
-            self.attempt_tokens[op.process][op.key] += tokens
+            key = _hashable(op.key)
+            self.model_tokens[key] += tokens
+            self.attempt_tokens[_hashable(op.process)][key] += tokens
         elif f == MODEL_COMPLETE and op.type == INFO:
-            self.attempt_unknown[op.process].add(op.key)
+            self.attempt_unknown[_hashable(op.process)].add(_hashable(op.key))
         elif f == SQS_RECEIVE and op.type == OK and isinstance(op.value, dict) and op.value.get("messages"):
-            self.attempt_tokens.pop(op.process, None)
-            self.attempt_unknown.pop(op.process, None)
+            self.attempt_tokens.pop(_hashable(op.process), None)
+            self.attempt_unknown.pop(_hashable(op.process), None)
 
     def learn_output(self, out: AgentOutput) -> None:
         """Remember what an output contributes (research facts become sources)."""

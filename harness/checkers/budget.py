@@ -18,7 +18,12 @@ one, the supervisor's planning call included). Checked:
   their ``max_tokens`` (or ``assume_unknown_tokens``) each, or with a call of
   no known bound, that is ``maybe_over_budget``: a warning, which with
   ``strict=True`` makes the verdict ``unknown``;
-- ``no_budget`` (a warning): model calls for a task that never got a budget.
+- ``no_budget`` (a warning): model calls for a task that never got a budget;
+- what an output says it used: an ``agent.output`` (key = subtask id) whose
+  ``tokens_used`` exceeds its ``budget`` is ``over_budget``; one whose
+  ``tokens_used`` exceeds what the recorded model calls for its subtask
+  spent is ``unrecorded_spend`` (a model call that went around the
+  recording, so around the budget). ``outputs=()`` turns this off.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ class BudgetChecker:
         *,
         model_calls: Iterable[str] = (c.MODEL_COMPLETE,),
         allocate: Iterable[str] = (c.BUDGET_ALLOCATE,),
+        outputs: Iterable[str] = ("agent.output",),
         check_subtasks: bool = True,
         assume_unknown_tokens: int | None = None,
         strict: bool = False,
@@ -77,6 +83,10 @@ class BudgetChecker:
             self._handlers[f] = self._on_model
         for f in allocate:
             self._handlers[f] = self._on_allocate
+        for f in outputs:
+            self._handlers[f] = self._on_output
+        #: subtask -> (tokens an output said it used, its budget, the output's index), the largest claim
+        self.claims: dict[Any, tuple[int, int | None, int]] = {}
         self.check_subtasks = check_subtasks
         self.assume_unknown_tokens = assume_unknown_tokens
         self.strict = strict
@@ -103,6 +113,47 @@ class BudgetChecker:
             return
         s = self._spend(self.tasks, hashable(op.key))
         s.budget, s.budget_op = b, op.index
+
+    def _on_output(self, op: Op, inv: Op | None) -> None:
+        if op.type != OK:
+            return
+        v = as_dict(op.value)
+        used = as_int(v.get("tokens_used"))
+        if used is None or used <= 0:
+            return
+        key = hashable(op.key)
+        prev = self.claims.get(key)
+        if prev is None or used > prev[0]:
+            self.claims[key] = (used, as_int(v.get(c.BUDGET)), op.index)
+
+    def _judge_claims(self) -> None:
+        for key, (used, budget, index) in self.claims.items():
+            recorded = self.subtasks.get(key)
+            spent = recorded.tokens + recorded.unknown_bound if recorded is not None else 0
+            unbounded = recorded is not None and recorded.unknown_calls > 0
+            if budget is not None and used > budget:
+                self.log.add(
+                    Anomaly(
+                        kind="over_budget",
+                        ops=(index,),
+                        message=f"subtask {key!r}: its output says it used {used} tokens of a budget of {budget}",
+                        key=key,
+                        details={"level": "output", "spent": used, "budget": budget},
+                    )
+                )
+            elif used > spent and not unbounded:
+                self.log.add(
+                    Anomaly(
+                        kind="unrecorded_spend",
+                        ops=(index,),
+                        message=(
+                            f"subtask {key!r}: its output says it used {used} tokens, its recorded model "
+                            f"calls {spent}: a model call went around the recording and the budget"
+                        ),
+                        key=key,
+                        details={"claimed": used, "recorded": spent},
+                    )
+                )
 
     def _on_model(self, op: Op, inv: Op | None) -> None:
         t = op.type
@@ -143,7 +194,7 @@ class BudgetChecker:
         if s.budget is None:
             return False
         if s.tokens > s.budget:
-            crossing = next(i for i, total in s.crossing if total > s.budget)
+            crossing = next((i for i, total in s.crossing if total > s.budget), s.budget_op)
             self.log.add(
                 Anomaly(
                     kind="over_budget",
@@ -191,6 +242,7 @@ class BudgetChecker:
             unknown |= self._judge("task", key, s)
         for key, s in self.subtasks.items():
             unknown |= self._judge("subtask", key, s)
+        self._judge_claims()
         stats = {
             "tasks": len(self.tasks),
             "subtasks": len(self.subtasks),

@@ -54,6 +54,10 @@ SNS_PUBLISH: Final = "sns.Publish"
 # -- declared side effects ---------------------------------------------------
 #: f = "effect.<kind>", key = the logical operation id (idempotency key)
 EFFECT_PREFIX: Final = "effect."
+#: meta of an effect: the logical operation (task or subtask) it belongs to,
+#: and the attempt (delivery) that performed it (``harness.instrument.operation``)
+OPERATION: Final = "operation"
+ATTEMPT: Final = "attempt"
 
 # -- task state machine ------------------------------------------------------
 STATE_TRANSITION: Final = "state.transition"  # key = task id, value = {"from":..., "to":...}

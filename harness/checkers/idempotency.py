@@ -20,6 +20,17 @@ violation only when no way of taking them satisfies the property. Per
   process crashed between the effect and its record): counted in the stats as
   ``unrecorded``.
 
+Per logical operation as well: an effect recorded with an ``operation`` in
+its meta (the task or subtask its delivery was about, see
+:func:`harness.instrument.operation`) and an ``attempt`` (which delivery)
+is judged by what it did, not by its key. Two ``ok`` effects of one kind for
+one operation, under different keys and by different attempts, are a
+``duplicate_effect``: a key that changes between deliveries (a receipt
+handle, an attempt number, a timestamp in it) does the work twice. Effects
+of one attempt under several keys are several effects of one delivery (a
+message sent to two recipients), not judged; without an ``attempt``, any
+two keys count. ``per_operation=False`` turns this off.
+
 Effect kinds named in ``repeatable`` (``publish`` or ``effect.publish``) may
 happen more than once for one logical operation: they are counted, not
 judged.
@@ -60,6 +71,7 @@ class IdempotencyChecker:
         refused: Iterable[str] = REFUSED,
         strict: bool = False,
         repeatable: Iterable[str] = (),
+        per_operation: bool = True,
         max_anomalies: int = 1000,
     ) -> None:
         self.prefixes = tuple(prefixes)
@@ -76,6 +88,9 @@ class IdempotencyChecker:
         self.log = AnomalyLog(max_anomalies)
         self.effects: dict[str, dict[Any, int | list[int]]] = {}  # kind -> id -> record
         self.attempts = 0
+        self.per_operation = per_operation
+        #: (kind, operation) -> key -> (first ok index, attempt) of the effects done under that key
+        self.by_operation: dict[tuple[str, str], dict[Any, tuple[int, Any]]] = {}
 
     def handler(self, f: str) -> Handler | None:
         if not f.startswith(self.prefixes):
@@ -101,11 +116,13 @@ class IdempotencyChecker:
         if rec is None:
             if t == OK:
                 per[key] = op.index
+                self._note_operation(op, key)
                 return
             rec = per[key] = [0, 0, -1, -1, -1, 0]
         elif type(rec) is int:
             rec = per[key] = [1, 0, rec, -1, -1, 0]
         if t == OK:
+            self._note_operation(op, key)
             rec[_OKS] += 1
             if rec[_OKS] == 1:
                 rec[_FIRST] = op.index
@@ -116,6 +133,50 @@ class IdempotencyChecker:
             rec[_LAST_UNKNOWN] = op.index
         else:
             rec[_REFUSED] += 1
+
+    def _note_operation(self, op: Op, key: Any) -> None:
+        if not self.per_operation:
+            return
+        logical = op.meta.get(c.OPERATION) if op.meta else None
+        if logical is None:
+            return
+        keys = self.by_operation.setdefault((op.f, str(logical)), {})
+        if key not in keys:
+            keys[key] = (op.index, op.meta.get(c.ATTEMPT))
+
+    def _operation_duplicates(self) -> int:
+        """Operations whose effect of one kind was done by two attempts under two keys."""
+        found = 0
+        for (f, logical), keys in self.by_operation.items():
+            if len(keys) < 2:
+                continue
+            done = sorted(keys.items(), key=lambda kv: kv[1][0])
+            first_key, (first, first_attempt) = done[0]
+            other = next(
+                (
+                    (k, i)
+                    for k, (i, a) in done[1:]
+                    if a is None or first_attempt is None or a != first_attempt
+                ),
+                None,
+            )
+            if other is None:
+                continue
+            found += 1
+            self.log.add(
+                Anomaly(
+                    kind="duplicate_effect",
+                    ops=(first, other[1]),
+                    message=(
+                        f"{f} for one logical operation {logical!r} happened under {len(keys)} keys "
+                        f"({first_key!r}, {other[0]!r}): an idempotency key that changes between "
+                        f"deliveries (ops {first}, {other[1]})"
+                    ),
+                    key=logical,
+                    details={"f": f, "operation": logical, "keys": [repr(k) for k, _ in done[:5]]},
+                )
+            )
+        return found
 
     def _records(self) -> Iterator[tuple[str, Any, list[int]]]:
         for f, per in self.effects.items():
@@ -155,6 +216,7 @@ class IdempotencyChecker:
                 )
             elif oks == 0 and unk == 0 and refusals:
                 unrecorded += 1
+        duplicates += self._operation_duplicates()
         missing = 0
         if self.expected is not None:
             seen: dict[Any, tuple[int, int, int]] = {}

@@ -17,6 +17,14 @@ from harness.checkers.session import SessionChecker
 from harness.checkers.verdict import Verdict
 from harness.history.model import Op
 
+
+def _findings(**kw: Any) -> StreamingChecker:
+    """The verification agents' findings (:mod:`harness.audit`), loaded on first use."""
+    from harness.audit.checker import FindingsChecker
+
+    return FindingsChecker(**kw)
+
+
 STREAMING: dict[str, Callable[..., StreamingChecker]] = {
     "delivery": DeliveryChecker,
     "idempotency": IdempotencyChecker,
@@ -25,6 +33,7 @@ STREAMING: dict[str, Callable[..., StreamingChecker]] = {
     "session": SessionChecker,
     "budget": BudgetChecker,
     "liveness": LivenessChecker,
+    "findings": _findings,
 }
 """Checkers that read a history in one streaming pass."""
 
@@ -51,6 +60,10 @@ def resolve_specs(specs: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
         if not isinstance(kw, Mapping):
             raise ValueError(f"the settings of checker {name!r} must be a table of keyword arguments")
         out[str(name)] = dict(kw)
+    repeatable = out.get("idempotency", {}).get("repeatable")
+    if repeatable is not None and "repeatable" not in out.get("findings", {}):
+        # What the system declares repeatable is no repeat for the auditors either.
+        out.setdefault("findings", {})["repeatable"] = repeatable
     if sm is not None:
         from harness.checkers.ordering import as_state_machine
 

@@ -2,6 +2,11 @@
 the same inputs: outcome, side effects, token use, and the shape and values
 of the output.
 
+Side effects are compared per input, i.e. per logical operation (the
+subtask): the kinds performed and how many of each. Their keys are each
+implementation's own idempotency-key scheme and are not compared (a key
+that changes per delivery is the golden step's ``duplicate_effect``).
+
 Findings carry a severity: ``error`` (not safe to swap: an input the
 incumbent handled now fails, side effects differ, token use blows up),
 ``warning`` (worth a look: a field the incumbent filled is gone or changed
@@ -91,7 +96,7 @@ def compare(
             findings.append(
                 _f(WARNING, "status_changed", p.label, f"incumbent {inc.status}, candidate {cand.status}")
             )
-        if inc.status == cand.status and Counter(inc.effects) != Counter(cand.effects):
+        if inc.status == cand.status and _kinds(inc) != _kinds(cand):
             findings.append(_effects(p))
         if inc.status == OK and cand.status == OK:
             stats["compared_outputs"] += 1
@@ -105,16 +110,32 @@ def compare(
     return findings, dict(stats)
 
 
+def _kinds(o: Outcome) -> Counter[str]:
+    """How many side effects of each kind one delivery performed."""
+    return Counter(kind for kind, _ in o.effects)
+
+
 def _effects(p: Pair) -> dict[str, Any]:
-    inc, cand = Counter(p.incumbent.effects), Counter(p.candidate.effects)
-    missing = sorted((inc - cand).elements())
-    extra = sorted((cand - inc).elements())
-    parts = []
-    if missing:
-        parts.append("does not perform " + ", ".join(f"{k}({key})" for k, key in missing))
-    if extra:
-        parts.append("also performs " + ", ".join(f"{k}({key})" for k, key in extra))
-    return _f(ERROR, "effects_differ", p.label, "candidate " + "; ".join(parts), missing=missing, extra=extra)
+    """The kinds performed a different number of times; ``missing`` and
+    ``extra`` name the (kind, key) effects beyond the other's count."""
+    inc, cand = _keys(p.incumbent), _keys(p.candidate)
+    missing = sorted((k, key) for k, keys in inc.items() for key in keys[len(cand.get(k, [])) :])
+    extra = sorted((k, key) for k, keys in cand.items() for key in keys[len(inc.get(k, [])) :])
+    counts = [
+        f"{kind} {len(cand.get(kind, []))} time(s) where the incumbent performs it {len(inc.get(kind, []))}"
+        for kind in sorted(set(inc) | set(cand))
+        if len(inc.get(kind, [])) != len(cand.get(kind, []))
+    ]
+    shown = [f"missing {k}({key})" for k, key in missing] + [f"extra {k}({key})" for k, key in extra]
+    message = f"candidate performs {', '.join(counts)} ({', '.join(shown)})"
+    return _f(ERROR, "effects_differ", p.label, message, missing=missing, extra=extra)
+
+
+def _keys(o: Outcome) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for kind, key in o.effects:
+        out.setdefault(kind, []).append(key)
+    return out
 
 
 def _outputs(p: Pair, stats: Counter[str]) -> list[dict[str, Any]]:

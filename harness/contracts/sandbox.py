@@ -1,7 +1,9 @@
-"""Running a worker in-process, without AWS: the system's model, an
-idempotency store and a recorder, as its worker loop would give it (no
-queues: the subtask is handed over). What a context holds comes from the
-system's :class:`~harness.system.WorkerKit`.
+"""Running a worker in-process: the system's model, an idempotency store
+and a recorder, as its worker loop would give it (no queue: the subtask is
+handed over). What a context holds comes from the system's
+:class:`~harness.system.WorkerKit`; a kit whose workers use AWS themselves
+also gets the agent's instrumented session and the resources of the system,
+deployed once on in-process moto (:func:`deployed`).
 
 The gate delivers the same subtask to the incumbent and the candidate, and
 may deliver it twice (at-least-once), then compares what they did.
@@ -10,15 +12,20 @@ may deliver it twice (at-least-once), then compares what they did.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.contracts.errors import ContractError
 from harness.history.recorder import Recorder
 from harness.instrument.effects import Effects
 from harness.system import Worker, worker_kit
 
 OK, FAILED, CRASHED = "ok", "failed", "crashed"
+#: The deployed queues' visibility timeout: the gate receives no message (it
+#: hands the subtask over), so nothing depends on it.
+DEPLOY_VISIBILITY_TIMEOUT = 30
 
 
 @dataclass
@@ -31,6 +38,10 @@ class Outcome:
     tokens: int = 0
     effects: list[tuple[str, str]] = field(default_factory=list)  # (kind, key) performed
     model_calls: int = 0
+    #: Tokens of the model calls recorded during the delivery (``tokens`` is what the worker says it used).
+    recorded_tokens: int = 0
+    #: The subtask's token budget (None: the input declares none).
+    budget: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,8 +57,9 @@ class Outcome:
 class MemoryIdempotency:
     """``ctx.effects`` for a worker run by the gate: each side effect happens
     at most once per (kind, key) across deliveries, as the reference system's
-    IdempotentEffects guarantees with a DynamoDB table, kept in memory so the
-    gate needs no AWS. A worker reaches it only through ``perform``."""
+    IdempotentEffects guarantees with a DynamoDB table, kept in memory (the
+    claims of one implementation, shared by all its deliveries). A worker
+    reaches it only through ``perform``."""
 
     def __init__(self, claimed: set[str], effects: Effects) -> None:
         self._claimed = claimed
@@ -71,8 +83,52 @@ def idempotency_store() -> IdempotencyFactory:
     return lambda effects: MemoryIdempotency(claimed, effects)
 
 
+class Deployed:
+    """The system, deployed on in-process moto for one gate run, and the
+    agents' instrumented sessions on it (one per agent, clients kept)."""
+
+    def __init__(self, endpoints: Any, versioned: Any = None) -> None:
+        from harness.sim.pool import SessionPool
+
+        self.endpoints = endpoints
+        self.resources: Any = None
+        self._versioned = versioned
+        self._pool = SessionPool()
+
+    def plain_session(self) -> Any:
+        """An uninstrumented session (deploying, inspecting)."""
+        return self._pool.plain(self.endpoints)
+
+    def session(self, agent: str, recorder: Recorder, process: str) -> Any:
+        """``agent``'s session, recording into ``recorder`` as ``process``."""
+        s = self._pool.session(self.endpoints, agent, recorder, (), self._versioned)
+        s.instrumentation.process = process
+        return s
+
+
+@contextmanager
+def deployed(system: Any = None, *, seed: int = 0, prefix: str = "gate") -> Iterator[Deployed]:
+    """Start the embedded backend in-process and deploy ``system`` on it
+    (once); everything is gone on exit. While it runs, every boto3 client
+    made in this process reaches moto."""
+    from harness.backends import embedded
+    from harness.system.spec import load_system
+
+    s = load_system(system)
+    with embedded("inprocess", seed=seed) as ep:
+        d = Deployed(ep, s.declarations.versioned or None)
+        try:
+            d.resources = s.deploy(d.plain_session(), prefix, visibility_timeout=DEPLOY_VISIBILITY_TIMEOUT)
+        except Exception as e:  # whatever the system's deploy raised: its workers cannot be run
+            raise ContractError(
+                f"cannot deploy system {s.name} for the gate: {type(e).__name__}: {e}"
+            ) from None
+        yield d
+
+
 class Sandbox:
-    """One worker with its own model, an idempotency store and a (shared) recorder."""
+    """One worker with its own model, an idempotency store and a (shared)
+    recorder; with ``aws``, the agent's session on that deployed system."""
 
     def __init__(
         self,
@@ -82,6 +138,7 @@ class Sandbox:
         idempotency: IdempotencyFactory,
         seed: int = 0,
         system: Any = None,
+        aws: Deployed | None = None,
     ) -> None:
         self.kit = worker_kit(system)
         self.worker = worker
@@ -90,6 +147,7 @@ class Sandbox:
         self.model = self.kit.model(seed)
         self.effects = Effects(recorder, agent, process=agent)
         self.idem = idempotency(self.effects)
+        self.aws = aws
 
     def deliver(self, task: Any, context: Sequence[tuple[str, Any]] = ()) -> Outcome:
         """Hand ``task`` to the worker. ``context`` lists upstream outputs
@@ -102,7 +160,7 @@ class Sandbox:
         # One process per delivery: auditors delimit an attempt by its process.
         self.effects.process = f"{self.agent}/{task.subtask_id}"
         start = len(self.recorder.ops)
-        ctx = self.kit.context(self.agent, self.model, self.idem, self.effects, task)
+        ctx = self.kit.context(self.agent, self.model, self.idem, self.effects, task, **self._aws_args())
         try:
             raw = self.worker.handle(task, ctx)
             output, problem = _as_json_object(raw)
@@ -118,7 +176,11 @@ class Sandbox:
             for o in ops
             if o.type == "ok" and o.f.startswith("effect.")
         ]
-        out.model_calls = sum(1 for o in ops if o.type == "ok" and o.f == "model.complete")
+        calls = [o for o in ops if o.type == "ok" and o.f == "model.complete"]
+        out.model_calls = len(calls)
+        out.recorded_tokens = sum(_tokens(o.value) for o in calls)
+        budget = getattr(task, "token_budget", None)
+        out.budget = budget if isinstance(budget, int) else None
         self.effects.note(
             "agent.output",
             task.subtask_id,
@@ -134,6 +196,19 @@ class Sandbox:
             },
         )
         return out
+
+    def _aws_args(self) -> dict[str, Any]:
+        if not self.kit.context_takes_aws:
+            return {}
+        if self.aws is None:
+            return {"session": None, "resources": None}
+        session = self.aws.session(self.agent, self.recorder, self.effects.process or self.agent)
+        return {"session": session, "resources": self.aws.resources}
+
+
+def _tokens(value: Any) -> int:
+    v = value if isinstance(value, dict) else {}
+    return sum(n for n in (v.get("input_tokens"), v.get("output_tokens")) if isinstance(n, int))
 
 
 def _as_json_object(raw: Any) -> tuple[dict[str, Any], str | None]:

@@ -1,6 +1,12 @@
 """The one seam into a system: an instrumented boto3 Session."""
 
-from harness.instrument.context import correlation, current_correlation_id, new_correlation_id
+from harness.instrument.context import (
+    correlation,
+    current_correlation_id,
+    current_operation,
+    new_correlation_id,
+    operation,
+)
 from harness.instrument.effects import Effects
 from harness.instrument.session import (
     Call,
@@ -21,6 +27,8 @@ __all__ = [
     "InstrumentedSession",
     "Interceptor",
     "correlation",
+    "current_operation",
+    "operation",
     "current_correlation_id",
     "error_response",
     "new_correlation_id",

@@ -15,6 +15,12 @@ MESSAGE_VERSION_ATTR = "message_version"
 
 _correlation: ContextVar[str | None] = ContextVar("harness_correlation_id", default=None)
 
+#: The meta keys of an effect's logical operation and of the attempt (delivery) that performed it.
+OPERATION_META = "operation"
+ATTEMPT_META = "attempt"
+
+_operation: ContextVar[tuple[str, str | None] | None] = ContextVar("harness_operation", default=None)
+
 
 def new_correlation_id() -> str:
     return uuid.uuid4().hex
@@ -32,3 +38,22 @@ def correlation(cid: str | None) -> Iterator[str | None]:
         yield cid
     finally:
         _correlation.reset(token)
+
+
+def current_operation() -> tuple[str, str | None] | None:
+    """``(logical operation, attempt)`` of the work in progress, or None."""
+    return _operation.get()
+
+
+@contextmanager
+def operation(op_id: str | None, attempt: str | None = None) -> Iterator[str | None]:
+    """Inside the block, effects belong to the logical operation ``op_id``
+    (the task or subtask a delivery is about) and to ``attempt`` (this
+    delivery of it, e.g. ``agent#receive-count``). Effects recorded inside
+    carry both in their meta, so the idempotency checker can tell one
+    operation done twice under two keys from two operations."""
+    token = _operation.set((str(op_id), attempt) if op_id is not None else None)
+    try:
+        yield op_id
+    finally:
+        _operation.reset(token)

@@ -19,12 +19,20 @@ from typing import Any, TypeVar
 
 from harness.history.model import FAIL, INFO, INVOKE, OK
 from harness.history.recorder import Recorder
-from harness.instrument.context import current_correlation_id
+from harness.instrument.context import ATTEMPT_META, OPERATION_META, current_correlation_id, current_operation
 
 T = TypeVar("T")
 
 #: The ``f`` prefix of declared side effects (the idempotency checker's).
 EFFECT_PREFIX = "effect."
+
+
+def _operation_meta() -> dict[str, str]:
+    cur = current_operation()
+    if cur is None:
+        return {}
+    op, attempt = cur
+    return {OPERATION_META: op, ATTEMPT_META: attempt} if attempt is not None else {OPERATION_META: op}
 
 
 def effect_name(kind: str) -> str:
@@ -62,16 +70,17 @@ class Effects:
         is then unknown)."""
         proc = self._process()
         cid = current_correlation_id()
-        self.recorder.record(proc, INVOKE, f, key, value, correlation_id=cid, agent=self.agent)
+        meta = _operation_meta() if f.startswith(EFFECT_PREFIX) else {}
+        self.recorder.record(proc, INVOKE, f, key, value, correlation_id=cid, agent=self.agent, **meta)
         try:
             out = fn()
         except Exception as e:
             self.recorder.record(
-                proc, INFO, f, key, None, correlation_id=cid, error=type(e).__name__, agent=self.agent
+                proc, INFO, f, key, None, correlation_id=cid, error=type(e).__name__, agent=self.agent, **meta
             )
             raise
         self.recorder.record(
-            proc, OK, f, key, result(out) if result else value, correlation_id=cid, agent=self.agent
+            proc, OK, f, key, result(out) if result else value, correlation_id=cid, agent=self.agent, **meta
         )
         return out
 
@@ -89,13 +98,14 @@ class Effects:
         f = effect_name(kind)
         proc = f"{self._process()}/effect"
         cid = current_correlation_id()
-        self.recorder.record(proc, INVOKE, f, key, value, correlation_id=cid, agent=self.agent)
+        meta = _operation_meta()
+        self.recorder.record(proc, INVOKE, f, key, value, correlation_id=cid, agent=self.agent, **meta)
         try:
             done = fn()
         except Exception as e:
             typ = FAIL if _certainly_not_applied(e) else INFO
             self.recorder.record(
-                proc, typ, f, key, value, correlation_id=cid, error=type(e).__name__, agent=self.agent
+                proc, typ, f, key, value, correlation_id=cid, error=type(e).__name__, agent=self.agent, **meta
             )
             raise
         self.recorder.record(
@@ -107,6 +117,7 @@ class Effects:
             correlation_id=cid,
             error=None if done else "AlreadyDone",
             agent=self.agent,
+            **meta,
         )
         return done
 

@@ -17,11 +17,11 @@ def run_checkers(
     ops: list[Op], specs: dict[str, dict[str, Any]] | None = None
 ) -> tuple[list[Op], list[Verdict]]:
     """Every streaming checker (``specs``: keyword arguments per checker, as a
-    system's declarations give them), plus the findings checker. A history
+    system's declarations give them), the findings checker among them. A history
     without findings is audited after the fact first; the findings join the
     history. A checker that crashes gives an ``unknown`` verdict naming the error."""
     from harness import checkers
-    from harness.audit import FINDING, audit_history, check_findings, finding_ops
+    from harness.audit import FINDING, audit_history, finding_ops
 
     if not any(op.f == FINDING for op in ops):
         ops = ops + finding_ops(ops, audit_history(ops))
@@ -35,7 +35,6 @@ def run_checkers(
                 verdicts.extend(checkers.check(ops, [name], specs=specs))
             except Exception as e:
                 verdicts.append(Verdict(name, UNKNOWN, stats={"error": f"{type(e).__name__}: {e}"}))
-    verdicts.append(check_findings(ops))
     return ops, verdicts
 
 

@@ -37,7 +37,9 @@ class RunError(RuntimeError):
 class RunConfig:
     backend: str = "embedded"
     requests: int = 20
-    workers: int = 3
+    #: Worker agents: processes sharing the capabilities (None: 3); in the
+    #: simulator, agents per capability as :attr:`harness.sim.case.Case.workers` (None: 1).
+    workers: int | None = None
     seed: int = 1
     out: Path | None = None
     timeout: float = 600.0
@@ -46,20 +48,56 @@ class RunConfig:
     sim: bool = False
     #: The system under test (``pkg.module:obj``; None: the reference system).
     system: str | None = None
-    #: Its options (``--option KEY=VALUE``).
+    #: Its options (``--option KEY=VALUE``; ``--worker`` sets ``impls``).
     options: dict[str, Any] = field(default_factory=dict)
+    #: Supervisor replicas, for a system with a ``supervisors`` option.
+    supervisors: int = 1
+    #: The queues' visibility timeout in seconds (None: 30).
+    visibility_timeout: int | None = None
+    #: The simulator's limit on virtual time (None: an hour).
+    max_virtual_seconds: float | None = None
 
     def validate(self) -> None:
+        """A :class:`RunError` (one line) for anything the run cannot do,
+        checked before it starts: ranges, scales the system lacks, and
+        workers (``impls``) that cannot be imported or are not Workers."""
         if self.backend not in ("embedded", "localstack"):
             raise RunError(f"unknown backend {self.backend!r}: available: embedded, localstack")
         if self.sim and self.backend != "embedded":
             raise RunError("--sim runs on the embedded backend only")
         if self.requests < 0:
             raise RunError("--requests must be zero or more")
-        if self.workers < 1:
+        if self.workers is not None and self.workers < 1:
             raise RunError("--workers must be at least 1")
+        if self.supervisors < 1:
+            raise RunError("--supervisors must be at least 1")
+        if self.visibility_timeout is not None and not 0 <= self.visibility_timeout <= 43200:
+            raise RunError("--visibility-timeout must be from 0 to 43200 seconds")
+        if self.max_virtual_seconds is not None:
+            if not self.sim:
+                raise RunError("--max-virtual-seconds needs --sim")
+            if not self.max_virtual_seconds > 0:
+                raise RunError("--max-virtual-seconds must be positive")
         if self.timeout <= 0:
             raise RunError("--timeout must be positive")
+        self._validate_for(load_system(self.system))
+
+    def _validate_for(self, system: System) -> None:
+        from harness.system import SystemError_, check_impls
+
+        if self.supervisors != 1 and "supervisors" not in system.options:
+            raise RunError(f"--supervisors: system {system.name} has no 'supervisors' option")
+        if self.sim and (self.workers or 1) != 1 and "workers" not in system.options:
+            raise RunError(f"--workers: system {system.name} has no 'workers' option")
+        if "impls" in self.options:
+            if "impls" not in system.options:
+                raise RunError(f"system {system.name} has no workers to swap (no 'impls' option)")
+            if not isinstance(self.options["impls"], dict):
+                raise RunError('--option impls must be a JSON object, {"capability": "pkg.module:Class"}')
+            try:
+                check_impls(self.options["impls"])
+            except SystemError_ as e:
+                raise RunError(f"worker {e}") from None
 
 
 @dataclass
@@ -124,6 +162,11 @@ def _run_sim(cfg: RunConfig, out: Path) -> RunResult:
 
     sc = default_scenario(cfg.seed, cfg.requests, cfg.plan if cfg.plan is not None else None)
     sc.system, sc.options = cfg.system, dict(cfg.options)
+    sc.workers, sc.supervisors = cfg.workers or 1, cfg.supervisors
+    if cfg.visibility_timeout is not None:
+        sc.visibility_timeout = cfg.visibility_timeout
+    if cfg.max_virtual_seconds is not None:
+        sc.max_virtual_seconds = cfg.max_virtual_seconds
     r = simulate(sc)
     history = r.write(out / "history.jsonl")
     return _result(
@@ -140,11 +183,30 @@ def _run_sim(cfg: RunConfig, out: Path) -> RunResult:
         extra={
             "virtual_seconds": round(r.virtual_seconds, 3),
             "steps": r.steps,
-            "replay": f"harness run --sim --seed {cfg.seed} --requests {cfg.requests}"
-            + (f" --system {cfg.system}" if cfg.system else "")
-            + "".join(f" --option {k}={json.dumps(v)}" for k, v in sorted(cfg.options.items()))
-            + (f" --plan {out / 'plan.json'}" if cfg.plan else ""),
+            "replay": _sim_replay(cfg, out),
         },
+    )
+
+
+def _sim_replay(cfg: RunConfig, out: Path) -> str:
+    """The ``harness run --sim`` command that gives the same history again."""
+    import shlex
+
+    flags = [
+        ("--workers", cfg.workers),
+        ("--supervisors", cfg.supervisors if cfg.supervisors != 1 else None),
+        ("--visibility-timeout", cfg.visibility_timeout),
+        (
+            "--max-virtual-seconds",
+            None if cfg.max_virtual_seconds is None else f"{cfg.max_virtual_seconds:g}",
+        ),
+        ("--system", cfg.system),
+    ]
+    return (
+        f"harness run --sim --seed {cfg.seed} --requests {cfg.requests}"
+        + "".join(f" {flag} {shlex.quote(str(v))}" for flag, v in flags if v is not None)
+        + "".join(f" --option {shlex.quote(f'{k}={json.dumps(v)}')}" for k, v in sorted(cfg.options.items()))
+        + (f" --plan {shlex.quote(str(out / 'plan.json'))}" if cfg.plan else "")
     )
 
 
@@ -175,7 +237,8 @@ def _run_processes(cfg: RunConfig, out: Path, progress: Progress | None) -> RunR
     from harness.system import TRANSIENT, retry
 
     system = load_system(cfg.system)
-    options = process_options(system, cfg.workers, cfg.options)
+    scale = {"supervisors": cfg.supervisors} if cfg.supervisors != 1 else {}
+    options = process_options(system, cfg.workers or 3, {**scale, **cfg.options})
     parts = out / "parts"
     if any(parts.glob("history.*.jsonl")):
         raise RunError(f"{out} already holds a run's history: choose another --out")
@@ -188,7 +251,8 @@ def _run_processes(cfg: RunConfig, out: Path, progress: Progress | None) -> RunR
 
     with _backend(cfg) as ep:
         with Recorder(parts / "history.deploy.jsonl", clock=clock, keep=False) as rec:
-            res = system.deploy(session(ep, "deploy", rec), cfg.prefix, visibility_timeout=30)
+            vt = 30 if cfg.visibility_timeout is None else cfg.visibility_timeout
+            res = system.deploy(session(ep, "deploy", rec), cfg.prefix, visibility_timeout=vt)
         (out / "resources.json").write_text(system.dump_resources(res))
         common = [
             "--options",

@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     from harness.sim.case import Case
     from harness.sim.checks import failures
     from harness.sim.explain import explain
+    from harness.system import check_impls
 
     try:
         case = Case.load(args.case)
@@ -29,6 +30,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"harness.sim: cannot read case {args.case}: {e}".splitlines()[0], file=sys.stderr)
         return 2
     checkers = None if args.checkers is None else [c for c in args.checkers.split(",") if c]
+    try:
+        # A system, knob or worker that cannot be used: one line, before anything runs.
+        case.check()
+        if "impls" in case.options:
+            try:
+                check_impls(case.options["impls"])
+            except ValueError as e:
+                raise ValueError(f"worker {e}") from None
+    except (ImportError, AttributeError, ValueError, TypeError) as e:
+        print(f"harness.sim: cannot build the system of {args.case}: {e}".splitlines()[0], file=sys.stderr)
+        return 2
     try:
         result, verdicts = case.run(checkers)
     except (ImportError, AttributeError, ValueError) as e:

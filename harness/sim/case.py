@@ -53,6 +53,41 @@ def _legacy_options(d: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: The knobs of a simulated run besides its system's options (fields of
+#: :class:`Case`), with their defaults. ``workers`` and ``supervisors`` are
+#: the system's options of those names, where it declares them.
+KNOBS: dict[str, Any] = {
+    "workers": 1,
+    "supervisors": 1,
+    "visibility_timeout": 5,
+    "max_virtual_seconds": 120.0,
+    "auditor": False,
+}
+
+
+def check_knobs(system: str | System | None = None, **knobs: Any) -> None:
+    """A ``ValueError`` (one line) for a knob that is unknown, out of range,
+    or a scale (``workers``, ``supervisors`` other than 1) the system does not declare."""
+    for k, v in knobs.items():
+        if k not in KNOBS:
+            raise ValueError(f"unknown knob {k!r}: choose from {', '.join(KNOBS)}")
+        if k in ("workers", "supervisors", "visibility_timeout"):
+            low = 0 if k == "visibility_timeout" else 1
+            if isinstance(v, bool) or not isinstance(v, int) or v < low or v > 43200:
+                raise ValueError(f"{k} must be a whole number from {low} to 43200, not {v!r}")
+        elif k == "max_virtual_seconds":
+            if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
+                raise ValueError(f"max_virtual_seconds must be a positive number, not {v!r}")
+        elif not isinstance(v, bool):
+            raise ValueError(f"{k} must be true or false, not {v!r}")
+    scale = {k: knobs[k] for k in ("workers", "supervisors") if knobs.get(k, 1) != 1}
+    if scale:
+        sut = load_system(system or None)
+        for k, v in scale.items():
+            if k not in sut.options:
+                raise ValueError(f"system {sut.name} has no {k!r} option: it cannot run {v} {k}")
+
+
 @dataclass(frozen=True)
 class Case:
     """Seed, workload, fault plan, schedule and system of one simulated run."""
@@ -95,6 +130,11 @@ class Case:
             options=dict(options or {}),
             **kw,
         )
+
+    def check(self) -> Case:
+        """The case itself, once its knobs are known good (:func:`check_knobs`)."""
+        check_knobs(self.system, **{k: getattr(self, k) for k in KNOBS})
+        return self
 
     @property
     def sut(self) -> System:
@@ -219,4 +259,4 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80] or "case"
 
 
-__all__ = ["Case", "load_object", "replay_command", "spec_of", "worker_options"]
+__all__ = ["KNOBS", "Case", "check_knobs", "load_object", "replay_command", "spec_of", "worker_options"]

@@ -30,8 +30,16 @@ from typing import Any
 from harness.checkers.verdict import Anomaly, AnomalyLog, Verdict
 from harness.history.model import INFO, OK, Op
 
-#: History checkers run by default: those a correct system passes under any fault plan.
-DEFAULT_CHECKERS: tuple[str, ...] = ("idempotency", "lost-update", "budget", "session", "ordering")
+#: History checkers run by default: those a correct system passes under any
+#: fault plan, and the verification agents' findings (its outputs audited).
+DEFAULT_CHECKERS: tuple[str, ...] = (
+    "idempotency",
+    "lost-update",
+    "budget",
+    "session",
+    "ordering",
+    "findings",
+)
 
 #: The run's own properties (see the module docstring).
 RUN_PROPERTIES: tuple[str, ...] = ("liveness", "stages", "crashes", "retries")

@@ -23,7 +23,16 @@ from harness.system.spec import (
     load_object,
     load_system,
 )
-from harness.system.worker import PermanentFailure, Worker, WorkerKit, load_worker, worker_kit
+from harness.system.worker import (
+    NotAWorker,
+    PermanentFailure,
+    Worker,
+    WorkerKit,
+    check_impls,
+    check_worker,
+    load_worker,
+    worker_kit,
+)
 
 __all__ = [
     "DEFAULT_SYSTEM",
@@ -32,6 +41,7 @@ __all__ = [
     "AgentEnv",
     "AgentSpec",
     "Declarations",
+    "NotAWorker",
     "PermanentFailure",
     "RunTimeout",
     "Stages",
@@ -46,6 +56,8 @@ __all__ = [
     "Workload",
     "all_ended",
     "build_agents",
+    "check_impls",
+    "check_worker",
     "drive",
     "load_object",
     "load_system",

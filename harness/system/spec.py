@@ -155,13 +155,21 @@ def load_object(spec: str) -> Any:
     try:
         obj: Any = _import(mod)
     except ImportError as e:
-        raise SystemError_(f"cannot import {mod!r} (from {spec!r}): {e}") from None
+        raise SystemError_(f"cannot import {mod!r} (from {spec!r}): {_line(e)}") from None
+    except Exception as e:  # importing ran the module's code, and it raised
+        raise SystemError_(f"cannot import {mod!r} (from {spec!r}): {type(e).__name__}: {_line(e)}") from None
     for part in name.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
             raise SystemError_(f"module {mod!r} has no {name!r} (from {spec!r})") from None
     return obj
+
+
+def _line(e: BaseException) -> str:
+    """The first line of an exception's message (messages of this module are one line)."""
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
 
 
 @dataclass(frozen=True)

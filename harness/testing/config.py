@@ -26,6 +26,18 @@ class HarnessConfig:
     system: SystemRef = field(default_factory=SystemRef)
     aws_profile: str | None = None
     allowed_accounts: tuple[str, ...] = ()
+    #: ``--hypothesis-seed``, when it decides the property suite's draws (it
+    #: was given and ``--harness-seed`` was not); else the harness seed does.
+    hypothesis_seed: str | None = None
+    #: Directories the system's and workers' modules were imported from that
+    #: a fresh ``pytest`` or ``python -m harness.sim`` would not search (the
+    #: rootdir, say): the ``PYTHONPATH`` of the replay commands.
+    pythonpath: tuple[str, ...] = ()
+
+    @property
+    def suite_seed(self) -> int | None:
+        """What seeds the property suite's draws (None: Hypothesis's own seed)."""
+        return None if self.hypothesis_seed is not None else self.seed
 
     def describe(self) -> str:
         out = f"harness: backend {self.backend}, seed {self.seed}"

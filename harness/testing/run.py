@@ -4,8 +4,11 @@ runs; and, after the test, the checks that fail it with a readable verdict."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +64,8 @@ class TestRun:
         self.used_history = False
         self.systems: list[Any] = []
         self.sims: list[tuple[Case, SimResult]] = []
+        #: The test as the command line names it from where pytest was started (default: the node id).
+        self.rerun_arg = ""
         self._injector: Any = None
 
     @property
@@ -152,20 +157,13 @@ class TestRun:
                 explain(bad, result.ops),
                 case.describe(),
                 f"run:      ended {result.stopped} after {result.virtual_seconds:.1f} virtual seconds",
-                f"replay: {replay_command(path)}",
+                f"replay: {with_pythonpath(replay_command(path), self.config.pythonpath)}",
             ]
         )
 
     def pytest_command(self) -> str:
         """The command line that runs this test again with the same seed and settings."""
-        parts = ["pytest", shlex.quote(self.nodeid), "--harness-seed", str(self.config.seed)]
-        if self.config.backend != "embedded":
-            parts += ["--harness-backend", self.config.backend]
-        if self.config.system.spec:
-            parts += ["--harness-system", shlex.quote(self.config.system.spec)]
-        for cap, path in sorted((self.config.system.options.get("impls") or {}).items()):
-            parts += ["--harness-worker", shlex.quote(f"{cap}={path}")]
-        return " ".join(parts)
+        return pytest_command(self.rerun_arg or self.nodeid, self.config)
 
     # -- the report directory ----------------------------------------------------------
 
@@ -190,6 +188,64 @@ class TestRun:
             (d / f"{name}.case.json").write_text(case.dumps())
         elif self.plan.faults:
             self.plan.dump(d / "plan.json")
+
+
+def pytest_command(test: str, config: HarnessConfig) -> str:
+    """``pytest TEST`` with the seed, backend, system and workers of
+    ``config`` (and the ``PYTHONPATH`` they need): the run again."""
+    parts = ["pytest", shlex.quote(test), "--harness-seed", str(config.seed)]
+    if config.hypothesis_seed is not None:
+        parts += ["--hypothesis-seed", shlex.quote(config.hypothesis_seed)]
+    if config.backend != "embedded":
+        parts += ["--harness-backend", config.backend]
+    if config.system.spec:
+        parts += ["--harness-system", shlex.quote(config.system.spec)]
+    for cap, path in sorted((config.system.options.get("impls") or {}).items()):
+        parts += ["--harness-worker", shlex.quote(f"{cap}={path}")]
+    return with_pythonpath(" ".join(parts), config.pythonpath)
+
+
+def with_pythonpath(command: str, pythonpath: Sequence[str]) -> str:
+    """``command`` run with ``pythonpath`` searched first (and the caller's ``PYTHONPATH`` after)."""
+    if not pythonpath:
+        return command
+    dirs = [*pythonpath, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
+    return f"PYTHONPATH={shlex.quote(os.pathsep.join(dict.fromkeys(dirs)))} {command}"
+
+
+def import_roots(modules: Iterable[str], searched: Iterable[str]) -> tuple[str, ...]:
+    """The directories the (imported) ``modules`` came from, in order, but
+    for those in ``searched`` (where a fresh interpreter looks anyway)."""
+    known = {_resolved(p) for p in searched if p}
+    out: dict[str, None] = {}
+    for name in modules:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if not file:
+            continue
+        path = Path(file).resolve()
+        root = path.parents[name.count(".") + (path.name == "__init__.py")]
+        if str(root) not in known:
+            out[str(root)] = None
+    return tuple(out)
+
+
+def _resolved(p: str) -> str:
+    try:
+        return str(Path(p).resolve())
+    except OSError:
+        return p
+
+
+def rerun_arg(item: Any) -> str:
+    """The test as a command line started where this pytest was names it (the
+    node id holds the path from the rootdir)."""
+    nodeid = str(item.nodeid)
+    _, sep, rest = nodeid.partition("::")
+    try:
+        rel = os.path.relpath(item.path, item.config.invocation_params.dir)
+    except (AttributeError, ValueError):
+        return nodeid
+    return rel + sep + rest
 
 
 def _safe(nodeid: str) -> str:

@@ -20,6 +20,8 @@ BAD_KINDS = {
     "delivery-lost-bad.jsonl": "lost",
     "delivery-unexpected-bad.jsonl": "unexpected",
     "idempotency-duplicate-bad.jsonl": "duplicate_effect",
+    "idempotency-changing-key-bad.jsonl": "duplicate_effect",
+    "findings-leak-bad.jsonl": "leakage/email_address",
     "linearizability-kv-bad.jsonl": "nonlinearizable",
     "linearizability-register-bad.jsonl": "nonlinearizable",
     "liveness-bad.jsonl": "unfinished",

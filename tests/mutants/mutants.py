@@ -148,12 +148,11 @@ class FullBudgetWriter(WriteWorker):
             f["text"] for f in facts
         )
         limit = int(task.token_budget / BUDGET_SHARES["write"])  # the task's budget
+        raw = ctx._model  # past the context's charged model: this mutant records its own call
         c = ctx.recorder.run(
             "model.complete",
             task.subtask_id,
-            lambda: ctx.model.complete(
-                "write", prompt, {"topic": task.topic, "facts": facts, "max_tokens": limit}
-            ),
+            lambda: raw.complete("write", prompt, {"topic": task.topic, "facts": facts, "max_tokens": limit}),
             value={"task_id": task.task_id, "budget": ctx.budget, "max_tokens": limit, "kind": "write"},
             result=lambda c: {"input_tokens": c.input_tokens, "output_tokens": c.output_tokens},
         )
@@ -225,7 +224,44 @@ MUTANTS: dict[str, dict[str, Any]] = {
     "overruns the budget": {"workers": {"write": f"{__name__}:FullBudgetWriter"}},
     "swallowed exception, task running forever": {"worker_loop": f"{__name__}:SwallowingLoop"},
     "poison message retried forever, no DLQ": {"worker_loop": f"{__name__}:RequeueLoop"},
+    # What the suite and the gate once missed in workers written by someone else.
+    "an output that leaks a credential": {"workers": {"write": "tests.mutants.review_mutants:LeakyWriter"}},
+    "cites a source research never returned": {
+        "workers": {"write": "tests.mutants.review_mutants:InventedSourceWriter"}
+    },
+    "drops a required output field": {"workers": {"write": "tests.mutants.worker_mutants:TitlelessWriter"}},
+    "a model client of its own, around the budget": {
+        "workers": {"write": "tests.mutants.worker_mutants:OwnModelWriter"}
+    },
+    "an idempotency key that changes per delivery": {
+        "workers": {"research": "tests.mutants.worker_mutants:ClockKeyResearch"}
+    },
+    "a reviewer that approves without looking": {
+        "workers": {"review": "tests.mutants.review_mutants:AlwaysApproves"}
+    },
 }
+
+#: Correct workers of someone else's: both the suite and the gate must pass them.
+CORRECT_WORKERS: dict[str, dict[str, Any]] = {
+    "calls ctx.model.complete directly": {
+        "workers": {"write": "tests.mutants.worker_mutants:DirectModelWriter"}
+    },
+    "a stable idempotency key of its own spelling": {
+        "workers": {"research": "tests.mutants.worker_mutants:OwnKeyResearch"}
+    },
+}
+
+
+#: Mutants the gate catches and the suite cannot, each with the reason.
+SUITE_BLIND: dict[str, str] = {
+    "a reviewer that approves without looking": (
+        "every draft the reference writer makes is good, so approving it is right on every run of the "
+        "suite; the gate's golden review inputs include a bad draft (fixtures/golden/review/g5-uncited-draft)"
+    ),
+}
+
+#: Worker mutants the suite catches and the gate cannot, each with the reason.
+GATE_BLIND: dict[str, str] = {}
 
 
 def subject(parts: dict[str, Any]) -> SystemRef:
@@ -237,6 +273,9 @@ def subject(parts: dict[str, Any]) -> SystemRef:
 
 
 __all__ = [
+    "CORRECT_WORKERS",
+    "GATE_BLIND",
+    "SUITE_BLIND",
     "MUTANTS",
     "subject",
     "AckFirstLoop",

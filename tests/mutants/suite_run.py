@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness.suite import EXAMPLES, PROPERTIES, run_property
 from harness.system import SystemRef
-from tests.mutants.mutants import MUTANTS, subject
+from tests.mutants.mutants import CORRECT_WORKERS, MUTANTS, SUITE_BLIND, subject
 
 #: The suite's properties in the order they run, each with its example budget.
 SUITE: tuple[tuple[str, int], ...] = tuple((name, EXAMPLES[name]) for name in PROPERTIES)
@@ -47,6 +47,7 @@ def run(name: str, system: SystemRef, report_dir: Path | None = None) -> Row:
 def main() -> int:
     rows = [run(n, subject(spec)) for n, spec in MUTANTS.items()]
     ref = run("reference system (must pass)", SystemRef())
+    correct = [run(n, subject(spec)) for n, spec in CORRECT_WORKERS.items()]
     print("| mutant | caught by | examples needed | examples run (suite) | seconds |")
     print("|---|---|---:|---:|---:|")
     for r in rows:
@@ -56,9 +57,15 @@ def main() -> int:
     print(
         f"| {ref.name} | {'FAILED: ' + ref.verdict if ref.caught_by else 'passes'} | - | {ref.examples_total} | {ref.seconds:.0f} |"
     )
+    for r in correct:
+        print(
+            f"| {r.name} (must pass) | {'FAILED: ' + r.verdict if r.caught_by else 'passes'} | - | {r.examples_total} | {r.seconds:.0f} |"
+        )
     for r in rows:
         print(f"# {r.name}: {r.verdict}", file=sys.stderr)
-    return 0 if all(r.caught_by for r in rows) and ref.caught_by is None else 1
+    passed = ref.caught_by is None and not any(r.caught_by for r in correct)
+    caught = all(bool(r.caught_by) != (r.name in SUITE_BLIND) for r in rows)
+    return 0 if caught and passed else 1
 
 
 if __name__ == "__main__":

@@ -79,7 +79,10 @@ def test_workers_from_the_ini_file_are_the_system_under_test(pytester: pytest.Py
     pytester.makeini(
         "[pytest]\nharness_workers =\n    research=my_workers:Research\n    write=my_workers:Write\n"
     )
-    pytester.makepyfile(my_workers="class Research:\n    pass\n\nclass Write:\n    pass\n")
+    pytester.makepyfile(
+        my_workers="from reference_system.workers import ResearchWorker, WriteWorker\n\n"
+        "class Research(ResearchWorker):\n    pass\n\nclass Write(WriteWorker):\n    pass\n"
+    )
     pytester.makepyfile(
         """
         def test_config(harness_config):

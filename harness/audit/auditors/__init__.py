@@ -8,6 +8,7 @@ from harness.audit.auditors.grounding import GroundingAuditor, split_claim
 from harness.audit.auditors.leakage import PATTERNS, LeakageAuditor, Pattern, mask
 from harness.audit.auditors.numeric import NumericAuditor
 from harness.audit.auditors.references import ReferenceAuditor, references
+from harness.audit.auditors.review import ReviewAuditor, draft_auditors
 from harness.audit.auditors.schema import SchemaAuditor
 
 
@@ -21,6 +22,7 @@ def default_auditors() -> list[Auditor]:
         LeakageAuditor(),
         ReferenceAuditor(),
         RepeatedEffectsAuditor(),
+        ReviewAuditor(),
     ]
 
 
@@ -35,8 +37,10 @@ __all__ = [
     "Pattern",
     "ReferenceAuditor",
     "RepeatedEffectsAuditor",
+    "ReviewAuditor",
     "SchemaAuditor",
     "default_auditors",
+    "draft_auditors",
     "mask",
     "references",
     "split_claim",
