@@ -369,8 +369,8 @@ def property_test(
 ) -> Callable[[], None]:
     """A Hypothesis test function checking ``prop`` for ``system``; call it to
     run. ``seed`` (the harness seed) decides its cases, with the property's
-    name: the same seed draws the same cases, for any system (None:
-    Hypothesis's own seed, or ``derandomize``)."""
+    name: the same seed draws the same cases (None: Hypothesis's own seed,
+    or ``derandomize``)."""
     p = PROPERTIES[prop] if isinstance(prop, str) else prop
     known: dict[str, PropertyFailed | None] = {}
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])

@@ -112,20 +112,18 @@ def _load(spec: str) -> Any:
 def _make(spec: str, obj: Any) -> Worker:
     if not isinstance(obj, type):
         kind = "function" if callable(obj) else type(obj).__name__
-        raise NotAWorker(f"{spec} is not a Worker: it is a {kind}, not a class")
+        raise NotAWorker(f"{spec} does not implement the Worker protocol: it is a {kind}, not a class")
     try:
         worker = obj()
     except Exception as e:
         first = (str(e).strip().splitlines() or [""])[0]
-        raise NotAWorker(
-            f"{spec} is not a Worker: {obj.__name__}() failed: {type(e).__name__}: {first}"
-        ) from None
+        raise NotAWorker(f"{spec} cannot be made with no arguments: {type(e).__name__}: {first}") from None
     if not hasattr(worker, "capability"):
-        raise NotAWorker(f"{spec} is not a Worker: it has no 'capability' attribute")
+        raise NotAWorker(f"{spec} does not implement the Worker protocol: it has no 'capability' attribute")
     if not isinstance(worker.capability, str):
         raise NotAWorker(
-            f"{spec} is not a Worker: its 'capability' is a {type(worker.capability).__name__}, not a str"
+            f"{spec} does not implement the Worker protocol: its 'capability' is a {type(worker.capability).__name__}, not a str"
         )
     if not callable(getattr(worker, "handle", None)):
-        raise NotAWorker(f"{spec} is not a Worker: it has no 'handle' method")
+        raise NotAWorker(f"{spec} does not implement the Worker protocol: it has no 'handle' method")
     return worker  # type: ignore[no-any-return]

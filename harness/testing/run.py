@@ -223,7 +223,10 @@ def import_roots(modules: Iterable[str], searched: Iterable[str]) -> tuple[str, 
         if not file:
             continue
         path = Path(file).resolve()
-        root = path.parents[name.count(".") + (path.name == "__init__.py")]
+        depth = name.count(".") + (path.name == "__init__.py")
+        if depth >= len(path.parents):
+            continue
+        root = path.parents[depth]
         if str(root) not in known:
             out[str(root)] = None
     return tuple(out)

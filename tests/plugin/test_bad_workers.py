@@ -36,14 +36,20 @@ Research = ResearchWorker
     [
         (
             "research=bad_workers:NoCapability",
-            "bad_workers:NoCapability is not a Worker: it has no 'capability'*",
+            "bad_workers:NoCapability does not implement the Worker protocol: it has no 'capability'*",
         ),
-        ("research=bad_workers:NoHandle", "bad_workers:NoHandle is not a Worker: it has no 'handle' method"),
+        (
+            "research=bad_workers:NoHandle",
+            "bad_workers:NoHandle does not implement the Worker protocol: it has no 'handle' method",
+        ),
         (
             "research=bad_workers:a_function",
-            "bad_workers:a_function is not a Worker: it is a function, not a class",
+            "bad_workers:a_function does not implement the Worker protocol: it is a function, not a class",
         ),
-        ("research=bad_workers:NeedsArguments", "*NeedsArguments() failed: TypeError: *"),
+        (
+            "research=bad_workers:NeedsArguments",
+            "bad_workers:NeedsArguments cannot be made with no arguments: TypeError: *",
+        ),
         ("research=bad_workers:Missing", "module 'bad_workers' has no 'Missing'*"),
         (
             "research=raises_on_import:Worker",
