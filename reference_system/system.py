@@ -214,6 +214,10 @@ def _model(seed: int) -> Any:
     return ScriptedModel(seed=seed)
 
 
+def _no_message(seconds: int) -> None:
+    """A heartbeat where no message is in hand (the swap gate delivers directly)."""
+
+
 def _worker_kit() -> WorkerKit:
     from reference_system.budget import BudgetExceeded
     from reference_system.messages import SubtaskMessage
@@ -221,8 +225,9 @@ def _worker_kit() -> WorkerKit:
 
     return WorkerKit(
         task_type=SubtaskMessage,
+        # The gate hands a subtask over without a queue: a heartbeat has nothing to extend.
         context=lambda agent, model, effects, recorder, task, session=None, resources=None: WorkerContext(
-            agent, model, effects, recorder, task, session=session, resources=resources
+            agent, model, effects, recorder, task, session=session, resources=resources, heartbeat=_no_message
         ),
         model=_model,
         declared_failures=(BudgetExceeded, PermanentFailure),

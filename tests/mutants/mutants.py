@@ -249,6 +249,7 @@ CORRECT_WORKERS: dict[str, dict[str, Any]] = {
     "a stable idempotency key of its own spelling": {
         "workers": {"research": "tests.mutants.worker_mutants:OwnKeyResearch"}
     },
+    "a heartbeat before slow work": {"workers": {"write": "tests.mutants.worker_mutants:HeartbeatWriter"}},
 }
 
 
