@@ -26,7 +26,7 @@ def _run(args: argparse.Namespace) -> int:
     from harness.backends import BackendError
     from harness.faults.plan import PlanError
     from harness.run import RunConfig, run
-    from harness.run.main import RunError
+    from harness.run.main import RunError, RunInterrupted
     from harness.run.report import print_summary
     from harness.system import SystemError_, load_system
 
@@ -62,6 +62,10 @@ def _run(args: argparse.Namespace) -> int:
     except (RunError, PlanError, BackendError, SystemError_) as e:
         print(f"harness run: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except RunInterrupted as e:
+        saved = f"{e.operations} operations saved in {e.history}" if e.history else "nothing recorded yet"
+        print(f"harness run: {e}: {saved}", file=sys.stderr)
+        return e.exit_code
     except KeyboardInterrupt:
         print("harness run: interrupted", file=sys.stderr)
         return 130
@@ -132,8 +136,24 @@ def _delegate(name: str, argv: list[str]) -> int:
     return int(getattr(mod, fn_name)(argv))
 
 
+#: The distribution this command comes from (``pyproject.toml``'s name).
+DISTRIBUTION = "mas-harness"
+
+
+def version() -> str:
+    """The installed version of the harness (``unknown`` when it is not installed)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = OneLineParser(prog="harness", description="Test and verify multi-agent systems on AWS.")
+    ap.add_argument("--version", action="version", version=f"harness {version()}")
     sub = ap.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     r = sub.add_parser("run", help="run the system under test on a backend, record and check it")
     r.add_argument(

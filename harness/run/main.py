@@ -4,9 +4,11 @@ default), record it, check it, summarise it."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,30 @@ Progress = Callable[[int, int], None]
 
 class RunError(RuntimeError):
     """A run that could not be carried out (bad input, backend trouble)."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by SIGINT or SIGTERM, once what it recorded is saved:
+    the parts merged into ``history`` (``operations`` of them; ``cut_lines``
+    last lines cut short), the summary marked ``interrupted``."""
+
+    def __init__(
+        self, signum: int, out: Path, history: Path | None, operations: int, cut_lines: int = 0
+    ) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum, self.out, self.history = signum, out, history
+        self.operations, self.cut_lines = operations, cut_lines
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal: 130 for SIGINT, 143 for SIGTERM."""
+        return 128 + self.signum
+
+
+class _Terminated(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 @dataclass
@@ -78,8 +104,8 @@ class RunConfig:
                 raise RunError("--max-virtual-seconds needs --sim")
             if not self.max_virtual_seconds > 0:
                 raise RunError("--max-virtual-seconds must be positive")
-        if self.timeout <= 0:
-            raise RunError("--timeout must be positive")
+        if not 0 < self.timeout < float("inf"):
+            raise RunError("--timeout must be a positive number of seconds")
         self._validate_for(load_system(self.system))
 
     def _validate_for(self, system: System) -> None:
@@ -134,13 +160,83 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> RunResult:
     cfg.validate()
     system = load_system(cfg.system)
     out = cfg.out or default_out(cfg.seed, cfg.sim)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".writable"
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        raise RunError(f"--out {out}: {e.strerror or e}") from None
     if cfg.plan is not None:
         cfg.plan.dump(out / "plan.json")
-    result = _run_sim(cfg, out) if cfg.sim else _run_processes(cfg, out, progress)
-    _check_and_report(result, system)
+    with _terminate_as_exception():
+        try:
+            result = _run_sim(cfg, out) if cfg.sim else _run_processes(cfg, out, progress)
+            _check_and_report(result, system)
+        except (KeyboardInterrupt, _Terminated) as e:
+            signum = e.signum if isinstance(e, _Terminated) else signal.SIGINT
+            raise _salvage(out, signum) from None
     (out / "summary.json").write_text(json.dumps(_summary_json(result), indent=2))
     return result
+
+
+@contextmanager
+def _terminate_as_exception() -> Iterator[None]:
+    """SIGTERM unwinds the run like Ctrl-C does (agents stopped, backend
+    closed), so what it recorded can be saved; the first signal only. Only
+    where signals can be handled (the main thread)."""
+
+    def on_signal(signum: int, frame: Any) -> None:
+        # Once: the clean-up that follows (agents stopped, parts merged) is not cut short by another.
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, signal.SIG_IGN)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise _Terminated(signum)
+
+    try:
+        before = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)
+
+
+def _salvage(out: Path, signum: int) -> RunInterrupted:
+    """Merge what an interrupted run recorded, write its summary (marked
+    ``interrupted``) and, if it can, its report; a second signal meanwhile
+    is ignored."""
+    from harness.run.salvage import merge_parts, parts_of
+
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        history, n, cut = None, 0, 0
+        if parts_of(out):
+            merged = merge_parts(out)
+            history, n, cut = merged.path, merged.operations, merged.cut_lines
+        summary = {
+            "verdict": "interrupted",
+            "interrupted": signal.Signals(signum).name,
+            "operations": n,
+            "cut_lines": cut,
+            "history": str(history) if history else None,
+        }
+        if history is not None:
+            try:
+                from harness.report import build_report
+
+                summary["report"] = str(build_report(history, out / "report.html"))
+            except Exception as e:  # a partial history is still saved; its report is a bonus
+                summary["report_error"] = f"{type(e).__name__}: {e}"
+        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+        return RunInterrupted(signum, out, history, n, cut)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def _check_and_report(result: RunResult, system: System) -> None:
@@ -429,4 +525,4 @@ def _summary_json(r: RunResult) -> dict[str, Any]:
     }
 
 
-__all__ = ["Endpoints", "RunConfig", "RunError", "RunResult", "run"]
+__all__ = ["Endpoints", "RunConfig", "RunError", "RunInterrupted", "RunResult", "run"]

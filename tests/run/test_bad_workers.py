@@ -109,3 +109,31 @@ def test_bad_knobs_of_harness_run(project: Path, args: list[str], message: str) 
     root = Path(__file__).resolve().parents[2]  # where examples/ is
     cwd = root if "--system" in args else project
     assert message in _one_line_exit_2(cwd, "-m", "harness.cli", "run", "--requests", "1", *args)
+
+
+@pytest.mark.parametrize("kind", ["file", "unwritable"])
+def test_an_out_that_cannot_hold_a_run_is_one_line_and_exit_2(kind: str, tmp_path: Path) -> None:
+    import os
+
+    if kind == "file":
+        out = tmp_path / "taken"
+        out.write_text("not a directory")
+    else:
+        if os.geteuid() == 0:
+            out = Path("/proc/harness-run-out")  # not writable, even by root
+        else:
+            locked = tmp_path / "locked"
+            locked.mkdir(mode=0o500)
+            out = locked / "run"
+    line = _one_line_exit_2(
+        tmp_path, "-m", "harness.cli", "run", "--sim", "--requests", "1", "--out", str(out)
+    )
+    assert "--out" in line, line
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-1"])
+def test_a_timeout_that_is_not_a_positive_number_is_refused(value: str, tmp_path: Path) -> None:
+    line = _one_line_exit_2(
+        tmp_path, "-m", "harness.cli", "run", "--sim", "--requests", "1", "--timeout", value
+    )
+    assert "--timeout" in line, line
