@@ -91,4 +91,27 @@ def aws(
         access_key=frozen.access_key,
         secret_key=frozen.secret_key,
         session_token=frozen.token,
+        allowed_accounts=allowed,
     )
+
+
+def check_account(ep: Endpoints) -> None:
+    """For a process handed real AWS credentials (``ep.backend == "aws"``):
+    ask STS whose they are and refuse (:class:`AccountNotAllowed`) an
+    account not on ``ep.allowed_accounts`` (an empty list refuses every
+    one). Other backends pass."""
+    if ep.backend != "aws":
+        return
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    allowed = _normalise(ep.allowed_accounts)
+    try:
+        ident = boto3.Session(**ep.session_kwargs()).client("sts").get_caller_identity()
+    except (ClientError, BotoCoreError) as e:
+        raise BackendError(f"cannot identify the AWS account: {e}") from None
+    account = str(ident["Account"])
+    if account not in allowed:
+        raise AccountNotAllowed(
+            f"account {account} is not in the allow-list ({', '.join(allowed) or 'empty'}): refusing to touch it"
+        )

@@ -31,6 +31,9 @@ class Endpoints:
     session_token: str | None = None
     urls: dict[str, str | None] = field(default_factory=dict)
     admin_url: str | None = None
+    #: Real AWS only: the accounts these credentials may be used in. An agent
+    #: process started with them checks its account itself before its first call.
+    allowed_accounts: list[str] = field(default_factory=list)
 
     def url_for(self, service: str) -> str | None:
         return self.urls.get(service)

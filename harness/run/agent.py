@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import harness
+from harness.backends.aws import check_account
+from harness.backends.embedded import BackendError
 from harness.backends.endpoints import Endpoints
 from harness.faults import FaultInjector, FaultPlan, FaultyModel
 from harness.history.recorder import Recorder, wall_clock
@@ -75,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     system = load_system(args.system)
     options = system.merged(json.loads(args.options))
     endpoints = Endpoints.from_json(os.environ["HARNESS_ENDPOINTS"])
+    try:
+        # Real credentials: this process checks the account itself, before its first call.
+        check_account(endpoints)
+    except BackendError as e:
+        print(f"harness.run.agent: {e}", file=sys.stderr)
+        return 2
     res = system.load_resources(args.resources.read_text())
     spec = next((a for a in system.agent_specs(res, options) if a.name == args.agent), None)
     if spec is None:

@@ -115,3 +115,43 @@ def test_the_reference_system_runs_on_the_staging_deployment(staging: Endpoints)
         system.run(timeout=90)
         assert items(system)["g1"]["state"] == "done"
         assert len(system.effects("publish")) == 1
+
+
+def test_an_agent_process_checks_its_account_before_its_first_call(
+    staging: Endpoints, tmp_path: Path
+) -> None:
+    """An agent handed real credentials (as a cluster or a run spawns it)
+    asks STS itself and refuses an account off the list, before any call."""
+    import dataclasses
+    import os
+    import subprocess
+    import sys
+
+    from harness.backends import check_account
+
+    with aws(allowed_accounts=[LOCALSTACK_ACCOUNT]) as ep:
+        check_account(ep)  # its own account: accepted
+        wrong = dataclasses.replace(ep, allowed_accounts=[OTHER_ACCOUNT])
+        with pytest.raises(AccountNotAllowed):
+            check_account(wrong)
+        (tmp_path / "resources.json").write_text("{}")
+        env = {**os.environ, **wrong.to_env(), "HARNESS_ENDPOINTS": wrong.to_json()}
+        p = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "harness.run.agent",
+                "--agent",
+                "supervisor",
+                "--history",
+                str(tmp_path / "h.jsonl"),
+                "--resources",
+                str(tmp_path / "resources.json"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert p.returncode == 2 and OTHER_ACCOUNT in p.stderr and "Traceback" not in p.stderr, p.stderr
+    assert not (tmp_path / "h.jsonl").exists() or (tmp_path / "h.jsonl").read_text() == ""
