@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from harness.cli_parser import OneLineParser
+from harness.cli_parser import OneLineParser, error, int_in
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
+PROG = "harness deploy"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument(
         "--visibility-timeout",
-        type=int,
+        type=int_in(0, 43200),
         default=None,
         help="capability queues' visibility timeout in seconds (default: 30, or with --state-machine "
         "the heartbeat timeout plus 30, so a crashed worker's subtask is retried by the state machine)",
@@ -82,11 +82,12 @@ def main(argv: list[str]) -> int:
     try:
         tags = {"harness:deployed-by": "harness deploy", **_tags(args.tag)}
     except ValueError as e:
-        print(f"harness deploy: error: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return error(PROG, e)
     if args.backend == "aws" and args.state_machine and not args.role_arn:
-        print("harness deploy: error: --state-machine on aws needs --role-arn", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return error(PROG, "--state-machine on aws needs --role-arn")
+    if args.out is not None and (args.out.is_dir() or not args.out.parent.is_dir()):
+        what = "is a directory" if args.out.is_dir() else f"{args.out.parent} is not a directory"
+        return error(PROG, f"--out {args.out}: {what}")
 
     from harness.backends import BackendError, open_backend
     from harness.instrument.session import plain_session
@@ -105,12 +106,14 @@ def main(argv: list[str]) -> int:
             summary["backend"] = ep.backend
             summary["region"] = ep.region
     except (BackendError, ValueError) as e:
-        print(f"harness deploy: error: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return error(PROG, e)
     text = json.dumps(summary, indent=2)
-    if args.out is not None:
-        args.out.write_text(text + "\n")
     print(text)
+    if args.out is not None:
+        try:
+            args.out.write_text(text + "\n")
+        except OSError as e:
+            return error(PROG, f"--out {args.out}: cannot write: {e.strerror or e}")
     return EXIT_OK
 
 

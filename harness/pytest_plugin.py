@@ -13,6 +13,9 @@ Options / ini keys:
   --harness-worker capability=pkg.module:Class (repeatable)  harness_workers (one per line)
   --harness-aws-profile NAME                  harness_aws_profile
   --harness-allowed-account ID (repeatable)   harness_allowed_accounts
+  --harness-redact-pattern KIND=REGEX (repeatable)  harness_redact_patterns (one per line)
+  --harness-redact-field NAME (repeatable)    harness_redact_fields (one per line)
+  --harness-redact-personal                   harness_redact_personal (redact e-mails, phones too)
 
 Markers:
   harness_chaos(plan=...)                     the test's fault plan
@@ -66,46 +69,74 @@ _START_PATH = tuple(sys.path)
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "multi-agent system harness")
-    group.addoption(
+
+    def option(flag: str, help: str, *, ini_help: str | None = None, default: Any = "", **kw: Any) -> None:
+        """``--harness-X`` and its ini key ``harness_X`` (the ini key is the default)."""
+        group.addoption(flag, default=None, help=help, **kw)
+        ini = "harness_" + flag.removeprefix("--harness-").replace("-", "_")
+        parser.addini(ini, ini_help or f"default for {flag}", default=default)
+
+    def repeatable(flag: str, ini: str, metavar: str, help: str, ini_help: str) -> None:
+        """A repeatable ``--harness-X`` and its ini key, one value per line."""
+        group.addoption(flag, action="append", default=[], metavar=metavar, help=help)
+        parser.addini(ini, ini_help, type="linelist", default=[])
+
+    option(
         "--harness-backend",
+        "where AWS is for harness fixtures: embedded (moto, default), localstack or aws",
         choices=BACKEND_CHOICES,
-        default=None,
-        help="where AWS is for harness fixtures: embedded (moto, default), localstack or aws",
+        default="embedded",
     )
-    parser.addini("harness_backend", "default for --harness-backend", default="embedded")
-    group.addoption(
-        "--harness-seed", type=int, default=None, help="seed for workloads, faults and the simulator"
+    option(
+        "--harness-seed",
+        "seed for workloads, faults and the simulator",
+        ini_help="default for --harness-seed (unset: a random seed per run)",
+        type=int,
     )
-    parser.addini("harness_seed", "default for --harness-seed (unset: a random seed per run)", default="")
-    group.addoption(
-        "--harness-report", metavar="DIR", default=None, help="write each test's history and verdicts here"
-    )
-    parser.addini("harness_report", "default for --harness-report", default="")
-    group.addoption(
+    option("--harness-report", "write each test's history and verdicts here", metavar="DIR")
+    option(
         "--harness-system",
-        default=None,
+        "the system under test (a harness.system.System; default: the reference system)",
         metavar="pkg.module:obj",
-        help="the system under test (a harness.system.System; default: the reference system)",
     )
-    parser.addini("harness_system", "default for --harness-system", default="")
-    group.addoption(
+    repeatable(
         "--harness-worker",
-        action="append",
-        default=[],
-        metavar="CAPABILITY=pkg.module:Class",
-        help="test this Worker implementation for a capability (repeatable)",
+        "harness_workers",
+        "CAPABILITY=pkg.module:Class",
+        "test this Worker implementation for a capability (repeatable)",
+        "capability=pkg.module:Class, one per line",
     )
-    parser.addini("harness_workers", "capability=pkg.module:Class, one per line", type="linelist", default=[])
-    group.addoption("--harness-aws-profile", default=None, help="AWS profile for --harness-backend aws")
-    parser.addini("harness_aws_profile", "default for --harness-aws-profile", default="")
-    group.addoption(
+    option("--harness-aws-profile", "AWS profile for --harness-backend aws")
+    repeatable(
         "--harness-allowed-account",
-        action="append",
-        default=[],
-        metavar="ACCOUNT_ID",
-        help="AWS account the aws backend may touch (repeatable; required for aws)",
+        "harness_allowed_accounts",
+        "ACCOUNT_ID",
+        "AWS account the aws backend may touch (repeatable; required for aws)",
+        "AWS account ids, one per line",
     )
-    parser.addini("harness_allowed_accounts", "AWS account ids, one per line", type="linelist", default=[])
+    repeatable(
+        "--harness-redact-pattern",
+        "harness_redact_patterns",
+        "KIND=REGEX",
+        "also redact (and flag in outputs) what REGEX matches, as KIND (repeatable)",
+        "KIND=REGEX, one per line",
+    )
+    repeatable(
+        "--harness-redact-field",
+        "harness_redact_fields",
+        "NAME",
+        "also redact every value of a field called NAME (repeatable)",
+        "field names, one per line",
+    )
+    group.addoption(
+        "--harness-redact-personal",
+        action="store_true",
+        default=None,
+        help="also redact personal data (e-mail addresses, phone and card numbers) in histories and spans",
+    )
+    parser.addini(
+        "harness_redact_personal", "default for --harness-redact-personal", type="bool", default=False
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -129,6 +160,32 @@ def pytest_configure(config: pytest.Config) -> None:
         _worker_specs(config)  # a malformed spec is a usage error, found before collection
     if _opt(config, "system"):
         _system(config)
+    _redaction(config)
+
+
+def _redaction(config: pytest.Config) -> None:
+    """Add the redaction options and ini keys to the environment's settings
+    (exported, so agent processes redact alike); nothing when none is given."""
+    patterns = [*config.getini("harness_redact_patterns"), *config.getoption("harness_redact_pattern")]
+    fields = [*config.getini("harness_redact_fields"), *config.getoption("harness_redact_field")]
+    personal = config.getoption("harness_redact_personal") or config.getini("harness_redact_personal")
+    if not (patterns or fields or personal):
+        return
+    import dataclasses
+
+    from harness.redaction import configure, redaction_settings
+
+    base = redaction_settings()
+    settings = dataclasses.replace(
+        base,
+        patterns=(*base.patterns, *patterns),
+        fields=(*base.fields, *fields),
+        personal=bool(personal) or base.personal,
+    )
+    try:
+        configure(settings, export=True)
+    except ValueError as e:
+        raise pytest.UsageError(f"--harness-redact-pattern: {e}") from None
 
 
 def _importable_from_rootdir(config: pytest.Config) -> None:

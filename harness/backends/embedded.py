@@ -12,6 +12,7 @@ from typing import Literal
 
 from harness import settings
 from harness.backends._atomic import atomic_dynamodb
+from harness.backends._dedup import fifo_dedup
 from harness.backends._fifo import fifo_in_order
 from harness.backends._internal_errors import internal_errors_as_500
 from harness.backends.endpoints import SERVICES, Endpoints
@@ -44,7 +45,7 @@ def embedded(mode: Mode = "inprocess", *, seed: int | None = None) -> Iterator[E
     """
     if mode not in ("inprocess", "server"):
         raise BackendError(f"unknown embedded mode {mode!r}: use 'inprocess' or 'server'")
-    with atomic_dynamodb(), fifo_in_order():
+    with atomic_dynamodb(), fifo_in_order(), fifo_dedup():
         if mode == "server":
             yield from _server(seed)
             return

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 
 from harness.chaos.journal import ERROR, Judgement, judge, load
-from harness.cli_parser import OneLineParser
+from harness.cli_parser import OneLineParser, error
 
 EXIT_BAD_INPUT = 2
 
@@ -71,12 +72,16 @@ def main(argv: list[str]) -> int:
     return _run(args)
 
 
+PROG = "harness chaos"
+
+
 def _judge_file(path: Path) -> int:
     try:
         journal = load(path)
-    except (OSError, ValueError) as e:
-        print(f"harness chaos: error: {path}: cannot read the journal: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except OSError as e:
+        return error(PROG, f"{path}: cannot read the journal: {e.strerror or e}")
+    except ValueError as e:  # not JSON, or not the shape of a journal
+        return error(PROG, f"{path}: not a Chaos Toolkit journal: {e}")
     return _report(path.stem, judge(journal), path, journal)
 
 
@@ -86,13 +91,17 @@ def _accounts(values: list[str]) -> list[str]:
 
 def _check_experiment(path: Path) -> str | None:
     try:
-        exp = json.loads(path.read_text())
+        exp = json.loads(path.read_bytes())
     except OSError as e:
         return f"{path}: cannot read the experiment: {e.strerror or e}"
-    except ValueError as e:
+    except RecursionError:
+        return f"{path}: not valid JSON: nested too deeply"
+    except ValueError as e:  # not JSON, or bytes that are not UTF-8
         return f"{path}: not valid JSON: {e}"
     if not isinstance(exp, dict) or "method" not in exp:
         return f"{path}: not a Chaos Toolkit experiment (no method)"
+    if not isinstance(exp["method"], list) or not all(isinstance(a, dict) for a in exp["method"]):
+        return f"{path}: not a Chaos Toolkit experiment (method must be a list of activities)"
     return None
 
 
@@ -116,12 +125,15 @@ def _run(args: argparse.Namespace) -> int:
     accounts = _accounts(args.allowed_account)
     problem = _check_experiment(args.experiment) or _check_account(args, accounts)
     if problem:
-        print(f"harness chaos: error: {problem}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return error(PROG, problem)
     out = (
         args.out or settings.RUNS_DIR / "chaos" / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.experiment.stem}"
     ).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        return error(PROG, f"--out {out}: cannot create the directory: {e.strerror or e}")
+    log_path = out / "chaostoolkit.log"
     journal_path = out / "journal.json"
     values = {
         "harness_backend": args.backend,
@@ -133,16 +145,40 @@ def _run(args: argparse.Namespace) -> int:
     env["HARNESS_CHAOS_OUT"] = str(out)
     if args.profile:
         env["AWS_PROFILE"] = args.profile
-    cmd = [sys.executable, "-m", "chaostoolkit", "--log-file", str(out / "chaostoolkit.log"), "run"]
+    cmd = [sys.executable, "-m", "chaostoolkit", "--log-file", str(log_path), "run"]
     cmd += ["--journal-path", str(journal_path)]
     for key, value in values.items():
         cmd += ["--var", f"{key}={value}"]
     cmd.append(str(args.experiment))
     code = _call(cmd, env)
     if not journal_path.exists():
-        print(f"harness chaos: error: chaos run exited with {code} and wrote no journal", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return _report(args.experiment.stem, judge(load(journal_path)), journal_path, load(journal_path))
+        cause = first_error(log_path) or f"see {log_path}"
+        return error(PROG, f"chaos run exited with {code} and wrote no journal: {cause}")
+    try:
+        journal = load(journal_path)
+    except (OSError, ValueError) as e:
+        return error(
+            PROG, f"{journal_path}: chaos run (exit {code}) left a journal that cannot be judged: {e}"
+        )
+    return _report(args.experiment.stem, judge(journal), journal_path, journal)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_LOG_ERROR = re.compile(r"^\[[^\]]*\b(?:ERROR|CRITICAL)\]\s*(?:\[[\w.<>-]+:\d+\]\s*)?(?P<message>\S.*)$")
+
+
+def first_error(log: Path) -> str | None:
+    """The message of the first ERROR (or CRITICAL) record in Chaos Toolkit's
+    log file (``[time LEVEL] [module:line] message``), or None."""
+    try:
+        with log.open(encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                m = _LOG_ERROR.match(_ANSI.sub("", line).strip())
+                if m:
+                    return m.group("message").strip()
+    except OSError:
+        return None
+    return None
 
 
 def _call(cmd: list[str], env: dict[str, str]) -> int:
@@ -157,6 +193,8 @@ def _call(cmd: list[str], env: dict[str, str]) -> int:
 
 
 def _report(name: str, verdict: Judgement, journal_path: Path, journal: dict[str, object]) -> int:
+    """Print the judgement; an experiment that could not be carried out is
+    also one line on stderr (exit 2, as for any bad input)."""
     print(f"harness chaos: {name}: {verdict.word}: {verdict.summary}")
     for line in verdict.details:
         print(f"  {line}")
@@ -164,4 +202,6 @@ def _report(name: str, verdict: Judgement, journal_path: Path, journal: dict[str
     harness = journal.get("harness")
     if isinstance(harness, dict) and harness.get("history"):
         print(f"  history: {harness['history']}")
-    return verdict.code if verdict.code != ERROR else EXIT_BAD_INPUT
+    if verdict.code == ERROR:
+        return error(PROG, f"{name}: {verdict.summary}")
+    return verdict.code

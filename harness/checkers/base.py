@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from harness.checkers.verdict import Verdict
-from harness.history.model import INFO, INVOKE, Op
+from harness.history.model import INFO, INVOKE, Op, as_name
 
 Handler = Callable[[Op, "Op | None"], None]
 """Called with an operation and, for a completion, its invocation (None if none)."""
@@ -85,15 +85,18 @@ def run_checkers(history: Iterable[Op], checkers: Sequence[StreamingChecker]) ->
         handlers = get(op.f)
         if handlers is None:
             handlers = handlers_for(op.f)
+        proc = op.process
+        if type(proc) is not int and type(proc) is not str:
+            proc = as_name(proc)  # histories read from files hold scalars; an Op built in memory may not
         if op.type == INVOKE:
-            prev = pop(op.process, None)
+            prev = pop(proc, None)
             if prev is not None:
                 abandon(prev)
-            open_by_process[op.process] = op
+            open_by_process[proc] = op
             for h in handlers:
                 h(op, None)
         else:
-            inv = pop(op.process, None)
+            inv = pop(proc, None)
             if inv is not None and inv.f != op.f:
                 # a completion of a different operation: the invocation never completed
                 abandon(inv)

@@ -21,8 +21,10 @@ from rich.text import Text
 
 from harness.checkers.registry import CHECKERS, STATE_MACHINE_KEY, STREAMING, check, resolve_specs
 from harness.checkers.verdict import UNKNOWN, Verdict, combine
+from harness.cli_parser import non_negative_int, one_line, positive_float
 from harness.history.importers import FORMATS, detect_format, load_history
 from harness.history.jsonl import HistoryFormatError
+from harness.history.salvage import history_of
 
 EXIT_VALID, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 MODEL_NAMES = ("register", "kv")
@@ -46,7 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check a recorded history and print a verdict per property.",
         epilog="Exit status: 0 valid, 1 violation found, 2 bad input, 3 unknown.",
     )
-    p.add_argument("history", metavar="HISTORY", help="the history file")
+    p.add_argument(
+        "history",
+        metavar="HISTORY",
+        help="a history file, or a run directory (its parts are merged if the run never merged them)",
+    )
     p.add_argument(
         "--format", choices=FORMATS, default=None, help="history format (default: detected from the file)"
     )
@@ -64,7 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the linearizability model (default: register for etcd logs, kv for kv logs)",
     )
     p.add_argument(
-        "--timeout", type=float, default=None, metavar="SECONDS", help="time budget for linearizability"
+        "--timeout",
+        type=positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="time budget for linearizability (a number above zero)",
     )
     p.add_argument(
         "--no-partition", action="store_true", help="check linearizability without per-key partitioning"
@@ -85,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="take the checker settings from this system's declarations (--spec settings win)",
     )
-    p.add_argument("--max-witnesses", type=int, default=5, metavar="N", help="anomalies shown per checker")
+    p.add_argument(
+        "--max-witnesses", type=non_negative_int, default=5, metavar="N", help="anomalies shown per checker"
+    )
     return p
 
 
@@ -97,17 +109,23 @@ def load_spec(path: str | Path) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise ValueError(f"cannot read spec {p}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"spec {p} is not UTF-8 text: {e.reason} at byte {e.start}") from None
     data: Any
     if p.suffix.lower() == ".json" or (p.suffix.lower() != ".toml" and text.lstrip().startswith("{")):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise ValueError(f"spec {p} is not valid JSON: {e}") from None
+        except RecursionError:
+            raise ValueError(f"spec {p}: JSON nested too deeply") from None
     else:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise ValueError(f"spec {p} is not valid TOML: {e}") from None
+        except RecursionError:
+            raise ValueError(f"spec {p}: TOML nested too deeply") from None
     if not isinstance(data, Mapping):
         raise ValueError(f"spec {p} must be a table of checker settings")
     for name, kw in data.items():
@@ -201,7 +219,7 @@ def run_check(argv: list[str], *, console: Console | None = None, err: Console |
     try:
         args = parser.parse_args(argv)
     except _BadInput as e:
-        err.print(f"harness check: error: {e}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"harness check: error: {one_line(e)}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_BAD_INPUT
     except SystemExit as e:  # --help
         return int(e.code or 0)
@@ -209,8 +227,9 @@ def run_check(argv: list[str], *, console: Console | None = None, err: Console |
         user_specs = _system_specs(args.system) if args.system else {}
         for name, kw in (load_spec(args.spec) if args.spec else {}).items():
             user_specs[name] = {**user_specs.get(name, {}), **kw}
-        fmt = args.format or detect_format(args.history)
-        history = load_history(args.history, fmt)
+        path = history_of(args.history)
+        fmt = args.format or detect_format(path)
+        history = load_history(path, fmt)
         if args.checker:
             names = list(dict.fromkeys(args.checker))
         elif fmt in ("etcd", "kv") or args.model:
@@ -225,7 +244,7 @@ def run_check(argv: list[str], *, console: Console | None = None, err: Console |
         specs["linearizability"] = lin
         verdicts = check(history, names, specs=specs, model=model, timeout=args.timeout)
     except (HistoryFormatError, ValueError, OSError) as e:
-        err.print(f"harness check: error: {e}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"harness check: error: {one_line(e)}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_BAD_INPUT
     render(verdicts, console, title=f"{args.history} ({len(history)} operations)", limit=args.max_witnesses)
     return exit_code(verdicts)

@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from rich.console import Console
 
+from harness.cli_parser import non_negative_int, one_line, positive_float
 from harness.contracts.errors import ContractError
 from harness.contracts.modes import DEFAULT_MODE, MODES
 
@@ -73,12 +74,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("fixtures/golden"),
         help="golden inputs (default: fixtures/golden)",
     )
-    g.add_argument("--examples", type=int, default=30, help="Hypothesis-generated inputs (default: 30)")
+    g.add_argument(
+        "--examples", type=non_negative_int, default=30, help="Hypothesis-generated inputs (default: 30)"
+    )
     g.add_argument(
         "--seed", type=int, default=0, help="seed of the generated inputs and the model (default: 0)"
     )
     g.add_argument(
-        "--max-token-ratio", type=float, default=2.0, help="fail above this many times the incumbent's tokens"
+        "--max-token-ratio",
+        type=positive_float,
+        default=2.0,
+        help="fail above this many times the incumbent's tokens",
     )
     g.add_argument(
         "--system",
@@ -100,10 +106,14 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return _COMMANDS[args.command](args, console)
     except (_BadUsage, ContractError, SystemError_) as e:
-        print(f"harness contracts: error: {e}", file=sys.stderr)
+        print(f"harness contracts: error: {one_line(e)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except RecursionError:
         print("harness contracts: error: a schema nests too deeply to compare", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as e:  # a registry file or the report that cannot be read or written
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"harness contracts: error: {one_line(where + (e.strerror or str(e)))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except SystemExit as e:  # --help
         return int(e.code or 0)
@@ -113,7 +123,16 @@ def _export(args: argparse.Namespace, console: Console) -> int:
     from harness.contracts.registry import drift, export
     from harness.contracts.source import load_source
 
-    source = load_source(args.source)
+    try:
+        source = load_source(args.source)
+    except ContractError:
+        raise
+    except Exception as e:  # importing the source's module ran its code, and it raised
+        raise ContractError(f"cannot load source {args.source!r}: {type(e).__name__}: {e}") from None
+    if args.check and not args.dir.is_dir():
+        raise ContractError(f"{args.dir}: no such contracts directory")
+    if args.dir.exists() and not args.dir.is_dir():
+        raise ContractError(f"{args.dir}: not a directory")
     if args.check:
         drifted = drift(source, args.dir)
         for line in drifted:
@@ -146,7 +165,12 @@ def _consumers(args: argparse.Namespace, console: Console) -> int:
     from harness.contracts.registry import Registry
     from harness.contracts.report import changes_table
 
+    _check_declarations(args.dir)
     reg = Registry.load(args.dir)
+    if not reg.consumers:
+        raise ContractError(
+            f"{args.dir}: no consumer declarations (expected {args.dir / 'consumers'}/AGENT.json)"
+        )
     rows = []
     for c in reg.consumers:
         if not reg.has(c.message):
@@ -166,6 +190,38 @@ def _consumers(args: argparse.Namespace, console: Console) -> int:
             console.print(changes_table(ch, title=f"{c.message} v{reg.latest(c.message)} breaks {c.agent}"))
         console.print(f"{len(rows) - len(broken)} of {len(rows)} consumer declarations satisfied")
     return EXIT_BREAKING if broken else EXIT_OK
+
+
+def _check_declarations(directory: Path) -> None:
+    """A ContractError (one line) for a consumer declaration of the wrong shape:
+    ``{"consumer": AGENT, "reads": [{"message": NAME, "reads": {PATH: TYPE | [TYPE]}}]}``
+    with strings throughout, before the registry reads them."""
+    from harness.contracts.registry import CONSUMERS_DIR
+
+    for path in sorted((directory / CONSUMERS_DIR).glob("*.json")):
+        try:
+            data = json.loads(path.read_bytes())
+        except RecursionError:
+            raise ContractError(f"{path}: cannot read: nested too deeply") from None
+        except ValueError as e:
+            raise ContractError(f"{path}: cannot read: {e}") from None
+        what = f"{path}: not a consumer declaration"
+        if not isinstance(data, dict) or not isinstance(data.get("consumer"), str):
+            raise ContractError(f'{what} (expected an object with a "consumer" string)')
+        reads = data.get("reads")
+        if not isinstance(reads, list):
+            raise ContractError(f'{what} ("reads" must be a list)')
+        for i, r in enumerate(reads):
+            if not isinstance(r, dict) or not isinstance(r.get("message"), str):
+                raise ContractError(f'{what} (reads[{i}] must be an object with a "message" string)')
+            fields = r.get("reads")
+            if not isinstance(fields, dict) or not all(
+                isinstance(t, str) or (isinstance(t, list) and all(isinstance(x, str) for x in t))
+                for t in fields.values()
+            ):
+                raise ContractError(
+                    f"{what} (reads[{i}].reads must map field paths to a type or a list of types)"
+                )
 
 
 def _check(args: argparse.Namespace, console: Console) -> int:

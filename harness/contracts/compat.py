@@ -188,8 +188,7 @@ class _Comparer:
         rv = [v for c in rb if c.values is not None for v in c.values]
         if len(b.values or ()) == 1 and len(rv) == 1:
             return [self.change("const", path, f"constant {bad[0]!r} -> {rv[0]!r}", bad[0], rv[0])]
-        shown = ", ".join(json.dumps(v) for v in bad)
-        msg = f"{shown} allowed by the {self.W} schema, rejected by the {self.R} schema"
+        msg = f"{_values_text(bad)} allowed by the {self.W} schema, rejected by the {self.R} schema"
         return [self.change("values", path, msg, bad, None)]
 
     def _branch(self, b: Branch, c: Branch, path: Path) -> list[Change]:
@@ -200,7 +199,7 @@ class _Comparer:
             )
             out.append(self.change("one_of", path, msg))
         if c.values is not None:
-            shown = ", ".join(json.dumps(v) for v in c.values)
+            shown = _values_text(c.values)
             msg = f"the {self.R} schema allows only {shown}; the {self.W} schema allows any {b.type}"
             return [*out, self.change("enum_new", path, msg, None, list(c.values))]
         if b.type in ("integer", "number"):
@@ -375,6 +374,16 @@ def _lo(b: Branch) -> str | None:
 
 def _hi(b: Branch) -> str | None:
     return None if b.hi is None else f"{'<' if b.hi_x else '<='} {b.hi}"
+
+
+#: Values named in a message; the rest are counted (the change lists them all).
+SHOWN_VALUES = 20
+
+
+def _values_text(values: Any) -> str:
+    vs = list(values)
+    shown = ", ".join(json.dumps(v, default=str) for v in vs[:SHOWN_VALUES])
+    return shown + (f" and {len(vs) - SHOWN_VALUES} more" if len(vs) > SHOWN_VALUES else "")
 
 
 def _show(v: Any) -> str:

@@ -3,6 +3,10 @@ any position, and structural equivalence that ignores annotations.
 
 Drafts 4 to 2020-12 are understood; the draft is read from ``$schema``
 (default 2020-12). Only references inside the document are resolved.
+
+A document nests at most :data:`MAX_NESTING` levels deep. Validation stays
+linear in the size of an ``enum`` (a set lookup, not a scan of the list), so
+comparing schemas with enums of many thousand values takes seconds, not hours.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from jsonschema import Draft202012Validator, SchemaError
-from jsonschema.validators import validator_for
+from jsonschema import Draft202012Validator, SchemaError, ValidationError
+from jsonschema.validators import extend, validator_for
 from referencing import Registry, Resource
 from referencing.jsonschema import specification_with
 
@@ -66,6 +70,10 @@ _LEGACY = {
 }
 _DOC_URI = "urn:harness:contract-doc"
 
+#: JSON nesting (objects and arrays) allowed in a schema document; deeper is
+#: bad input (the comparison and the validators recurse through it).
+MAX_NESTING = 100
+
 
 def is_annotation(key: str) -> bool:
     return key in ANNOTATIONS or key.startswith("x-")
@@ -96,11 +104,13 @@ class Doc:
         self.name = name
         if not isinstance(schema, dict | bool):
             raise ContractError(f"{name}: a JSON Schema must be an object or a boolean")
+        if _too_deep(schema):
+            raise ContractError(f"{name}: nested deeper than {MAX_NESTING} levels")
         self.root = schema
         dialect = schema.get("$schema") if isinstance(schema, dict) else None
         self.draft = _LEGACY.get(str(dialect).rstrip("#") + "#", 2020) if dialect else 2020
         self.legacy = self.draft <= 7
-        cls = validator_for(schema, default=Draft202012Validator)
+        cls = _fast(validator_for(schema, default=Draft202012Validator))
         try:
             _check_schema(cls, schema)
         except SchemaError as e:
@@ -108,10 +118,14 @@ class Doc:
             raise ContractError(
                 f"{name}: not a valid JSON Schema at {where}: {_first_line(e.message)}"
             ) from None
+        problem = keyword_problem(schema)
+        if problem is not None:
+            raise ContractError(f"{name}: not a valid JSON Schema at {problem}")
         self._cls = cls
         self._id = schema.get("$id", "") if isinstance(schema, dict) else ""
         self._anchors: dict[str, Any] = {}
         self._validators: dict[str, Any] = {}
+        self._by_id: dict[int, tuple[Any, Any]] = {}  # id(node) -> (node, validator)
         self._registry: Registry | None = None
         self._scan(schema)
 
@@ -130,6 +144,10 @@ class Doc:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise ContractError(f"{p}: not JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+        except RecursionError:
+            raise ContractError(f"{p}: not JSON this reader accepts: nested too deeply") from None
+        except ValueError as e:  # e.g. an integer of more digits than Python converts
+            raise ContractError(f"{p}: not JSON this reader accepts: {_first_line(str(e))}") from None
         return cls(data, str(p))
 
     # -- references ------------------------------------------------------------
@@ -198,6 +216,9 @@ class Doc:
             return True
         if node is False:
             return False
+        hit = self._by_id.get(id(node))
+        if hit is not None and hit[0] is node:  # the same node again: no need to serialise it
+            return bool(hit[1].is_valid(value))
         key = json.dumps(node, sort_keys=True, default=str)
         v = self._validators.get(key)
         if v is None:
@@ -214,6 +235,7 @@ class Doc:
                 self._registry = Registry().with_resource(_DOC_URI, res)
             v = self._cls(_rebase(node), registry=self._registry)
             self._validators[key] = v
+        self._by_id[id(node)] = (node, v)  # holding the node keeps its id from being reused
         return bool(v.is_valid(value))
 
 
@@ -221,14 +243,188 @@ _CHECKED: dict[str, None] = {}
 
 
 def _check_schema(cls: Any, schema: Any) -> None:
-    """``cls.check_schema``, remembered: meta-validation is slow (tens of ms)."""
+    """``cls.check_schema``, remembered: meta-validation is slow (tens of ms).
+    The meta-schema's validator is :func:`_fast` too (draft 4 asks for unique
+    ``enum`` values, which jsonschema checks in quadratic time for mixed types)."""
     key = json.dumps(schema, sort_keys=True, default=str)
     if key in _CHECKED:
         return
-    cls.check_schema(schema)
+    meta = _fast(validator_for(cls.META_SCHEMA, default=cls))
+    for error in meta(cls.META_SCHEMA, format_checker=meta.FORMAT_CHECKER).iter_errors(schema):
+        raise SchemaError.create_from(error)
     if len(_CHECKED) > 4096:
         _CHECKED.clear()
     _CHECKED[key] = None
+
+
+def _too_deep(node: Any) -> bool:
+    """Whether ``node`` nests objects and arrays more than :data:`MAX_NESTING` deep."""
+    stack = [(node, 1)]
+    while stack:
+        n, depth = stack.pop()
+        children = n.values() if isinstance(n, dict) else n if isinstance(n, list) else None
+        if children is None:
+            continue
+        if depth > MAX_NESTING:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+_JSON_TYPES = frozenset({"null", "boolean", "integer", "number", "string", "array", "object"})
+_COUNTS = (
+    "minItems",
+    "maxItems",
+    "minLength",
+    "maxLength",
+    "minProperties",
+    "maxProperties",
+    "minContains",
+    "maxContains",
+)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _strings(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _own_problem(n: dict[str, Any]) -> str | None:
+    """What is wrong with the keywords of one schema object that the
+    comparison reads, or None."""
+    for k in _COUNTS:
+        if k in n and not (_number(n[k]) and n[k] >= 0 and float(n[k]).is_integer()):
+            return f"{k}: must be a non-negative integer"
+    for k in ("minimum", "maximum"):
+        if k in n and not _number(n[k]):
+            return f"{k}: must be a number"
+    for k in ("exclusiveMinimum", "exclusiveMaximum"):
+        if k in n and not (_number(n[k]) or isinstance(n[k], bool)):
+            return f"{k}: must be a number (or a boolean, draft 4)"
+    if "multipleOf" in n and not (_number(n["multipleOf"]) and n["multipleOf"] > 0):
+        return "multipleOf: must be a number above zero"
+    t = n.get("type")
+    if t is not None and not (
+        t in _JSON_TYPES if isinstance(t, str) else _strings(t) and set(t) <= _JSON_TYPES
+    ):
+        return "type: must be a JSON type or a list of them"
+    if "required" in n and not _strings(n["required"]):
+        return "required: must be a list of strings"
+    if "enum" in n and not isinstance(n["enum"], list):
+        return "enum: must be a list"
+    for k in ("pattern", "format", "$ref", "$anchor"):
+        if k in n and not isinstance(n[k], str):
+            return f"{k}: must be a string"
+    if "uniqueItems" in n and not isinstance(n["uniqueItems"], bool):
+        return "uniqueItems: must be a boolean"
+    dr = n.get("dependentRequired")
+    if dr is not None and not (isinstance(dr, dict) and all(_strings(v) for v in dr.values())):
+        return "dependentRequired: must map names to lists of names"
+    deps = n.get("dependencies")
+    if deps is not None and not (
+        isinstance(deps, dict) and all(_strings(v) or isinstance(v, dict | bool) for v in deps.values())
+    ):
+        return "dependencies: must map names to lists of names or to schemas"
+    return None
+
+
+def keyword_problem(schema: Any) -> str | None:
+    """Where (``path: why``) a schema has a keyword of the wrong type at any
+    position the comparison reads, or None. The meta-schema checks most of
+    this, but not below keywords its draft does not know (``prefixItems`` in
+    draft 7, say), which the comparison reads all the same."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(schema, ())]
+
+    def at(path: tuple[Any, ...], why: str) -> str:
+        return f"{'/'.join(map(str, path)) or '(root)'}: {why}"
+
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, bool):
+            continue
+        if not isinstance(node, dict):
+            return at(path, "must be a schema (an object or a boolean)")
+        why = _own_problem(node)
+        if why is not None:
+            key, _, why = why.partition(": ")
+            return at((*path, key), why)
+        for k in (*SCHEMA_MAPS, "$defs", "definitions"):
+            if k in node:
+                if not isinstance(node[k], dict):
+                    return at((*path, k), "must be an object of schemas")
+                stack.extend((v, (*path, k, p)) for p, v in node[k].items())
+        for k in SCHEMA_LISTS:
+            if k in node:
+                if not isinstance(node[k], list):
+                    return at((*path, k), "must be a list of schemas")
+                stack.extend((v, (*path, k, i)) for i, v in enumerate(node[k]))
+        for k in SCHEMA_ONE:
+            if k in node:
+                v = node[k]
+                if k == "items" and isinstance(v, list):  # the tuple form of drafts 4 to 7
+                    stack.extend((x, (*path, k, i)) for i, x in enumerate(v))
+                else:
+                    stack.append((v, (*path, k)))
+        deps = node.get("dependencies")
+        if isinstance(deps, dict):
+            stack.extend(
+                (v, (*path, "dependencies", p)) for p, v in deps.items() if isinstance(v, dict | bool)
+            )
+    return None
+
+
+#: Above this many values an ``enum`` is looked up in a set, and arrays are
+#: checked for unique items through a set (below it, jsonschema's own code and messages).
+_BIG = 32
+_SETS: dict[int, tuple[Any, frozenset[Any]]] = {}
+_FAST: dict[type, type] = {}
+
+
+def _value_set(values: list[Any]) -> frozenset[Any]:
+    hit = _SETS.get(id(values))
+    if hit is not None and hit[0] is values:
+        return hit[1]
+    if len(_SETS) > 256:
+        _SETS.clear()
+    out = frozenset(vkey(v) for v in values)
+    _SETS[id(values)] = (values, out)  # holding the list keeps its id from being reused
+    return out
+
+
+def _fast(cls: type) -> type:
+    """``cls`` with ``enum`` and ``uniqueItems`` in linear time: values are
+    compared by :func:`vkey`, which equates JSON values as JSON Schema does."""
+    out = _FAST.get(cls)
+    if out is not None or cls in _FAST.values():
+        return out or cls
+    slow = cls.VALIDATORS  # type: ignore[attr-defined]
+
+    def enum(validator: Any, enums: Any, instance: Any, schema: Any) -> Any:
+        if not isinstance(enums, list) or len(enums) <= _BIG:
+            yield from slow["enum"](validator, enums, instance, schema)
+        elif vkey(instance) not in _value_set(enums):
+            yield ValidationError(f"{_short(instance)} is not one of the {len(enums)} values of the enum")
+
+    def unique(validator: Any, ui: Any, instance: Any, schema: Any) -> Any:
+        if not isinstance(instance, list) or len(instance) <= _BIG:
+            yield from slow["uniqueItems"](validator, ui, instance, schema)
+        elif ui and len({vkey(x) for x in instance}) != len(instance):
+            yield ValidationError(f"an array of {len(instance)} items has non-unique elements")
+
+    validators = {"enum": enum}
+    if "uniqueItems" in slow:
+        validators["uniqueItems"] = unique
+    out = extend(cls, validators)
+    _FAST[cls] = out
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _rebase(node: Any) -> Any:

@@ -1,6 +1,7 @@
 """Fault plans and the injectors that carry them out."""
 
-from harness.faults.injector import NEMESIS, THROTTLE_CODES, AgentCrash, FaultInjector
+from harness.faults.contract import SERVICE_THROTTLE_CODES, THROTTLE_CODES
+from harness.faults.injector import NEMESIS, AgentCrash, FaultInjector
 from harness.faults.model import FaultyModel, ModelTimeout
 from harness.faults.plan import (
     CALL_KINDS,
@@ -19,6 +20,7 @@ __all__ = [
     "CALL_KINDS",
     "NEMESIS",
     "PROCESS_KINDS",
+    "SERVICE_THROTTLE_CODES",
     "THROTTLE_CODES",
     "AgentCrash",
     "Fault",

@@ -12,26 +12,20 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections import defaultdict, deque
-from collections.abc import Callable
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
+from harness.faults.contract import THROTTLE_CODES as THROTTLE_CODES  # re-exported
+from harness.faults.contract import throttle_answer
 from harness.faults.plan import CALL_KINDS, FaultPlan, FaultState, call_resources
 from harness.history.model import INFO
 from harness.history.recorder import Recorder
 from harness.instrument.session import Call, HttpAndParsed, error_response
-
-#: The error code each service answers with when it throttles.
-THROTTLE_CODES: dict[str, str] = {
-    "dynamodb": "ProvisionedThroughputExceededException",
-    "sqs": "RequestThrottled",
-    "sns": "Throttling",
-    "events": "ThrottlingException",
-    "stepfunctions": "ThrottlingException",
-}
 
 NEMESIS = "nemesis"
 
@@ -67,6 +61,7 @@ class FaultInjector:
         # Finding the resources a call addresses costs a little: only when asked.
         self._by_resource = any(s.fault.target.resource is not None for s in self._call_states)
         self._delivered: dict[str, deque[dict[str, Any]]] = defaultdict(lambda: deque(maxlen=64))
+        self._fifo: dict[str, _FifoLedger] = defaultdict(_FifoLedger)
         self._held: dict[str, list[_Waiting]] = {}
         self._versions: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
         kinds = {s.fault.kind for s in self._states}
@@ -133,9 +128,9 @@ class FaultInjector:
                 self.record(kind, where, call.correlation_id, fault=s.name)
                 raise ConnectTimeoutError(endpoint_url=f"dropped://{call.service}")
             elif kind == "throttle":
-                code = p.get("code") or THROTTLE_CODES.get(call.service, "ThrottlingException")
+                code, status = throttle_answer(call.service, p.get("code"))
                 self.record(kind, where, call.correlation_id, fault=s.name, code=code)
-                return error_response(code, "Rate exceeded", 400)
+                return error_response(code, "Rate exceeded", status)
             elif kind == "delay":
                 secs = float(p.get("seconds", 1.0))
                 self.record(kind, where, call.correlation_id, fault=s.name, seconds=secs)
@@ -167,11 +162,11 @@ class FaultInjector:
         raise AgentCrash(call.agent)
 
     def _observe(self, call: Call, parsed: dict[str, Any]) -> None:
-        """Remember what was delivered and which item versions existed."""
-        if call.service == "sqs" and call.operation == "ReceiveMessage":
+        """Remember what was delivered (and, on FIFO queues, deleted) and
+        which item versions existed."""
+        if call.service == "sqs":
             if self._keep_deliveries:
-                for m in parsed.get("Messages", []) or []:
-                    self._delivered[str(call.key)].append(copy.deepcopy(m))
+                self._observe_sqs(call, parsed)
         elif self._keep_versions and call.service == "dynamodb" and call.operation in ("GetItem", "PutItem"):
             if call.operation == "GetItem":
                 if _projection(call.params) is not None:
@@ -185,13 +180,46 @@ class FaultInjector:
                 if not hist or hist[-1][0] != v:
                     hist.append((v, copy.deepcopy(item)))
 
+    def _observe_sqs(self, call: Call, parsed: dict[str, Any]) -> None:
+        queue = str(call.key)
+        if call.operation == "ReceiveMessage":
+            ledger = self._fifo[queue] if _is_fifo(queue) else None
+            for m in parsed.get("Messages", []) or []:
+                if ledger is not None:
+                    ledger.delivered(m)
+                else:
+                    self._delivered[queue].append(copy.deepcopy(m))
+            return
+        # Deletions matter on FIFO queues only (DeleteMessageBatch has no key).
+        url = call.params.get("QueueUrl")
+        queue = url.rstrip("/").rsplit("/", 1)[-1] if isinstance(url, str) else queue
+        ledger = self._fifo.get(queue) if _is_fifo(queue) else None
+        if ledger is None:
+            return
+        if call.operation == "DeleteMessage":
+            ledger.deleted(call.params.get("ReceiptHandle"))
+        elif call.operation == "DeleteMessageBatch":
+            done = {e.get("Id") for e in parsed.get("Successful") or []}
+            for e in call.params.get("Entries") or []:
+                if e.get("Id") in done:
+                    ledger.deleted(e.get("ReceiptHandle"))
+        elif call.operation == "PurgeQueue":
+            ledger.purged()
+
     def _shuffle(self, call: Call, parsed: dict[str, Any], fired: list[FaultState], where: str) -> None:
         """Apply duplicate delivery and reordering to a successful receive.
 
         A receive never returns more than its MaxNumberOfMessages, as SQS
         never does: what does not fit (a message held back by ``reorder``, a
-        duplicate) waits for the next receive on the queue that has room."""
+        duplicate) waits for the next receive on the queue that has room.
+
+        On a FIFO queue a duplicate is only what SQS itself may redeliver
+        there: a message delivered and not deleted since, with no later
+        message of its group delivered (see :class:`_FifoLedger`); checked
+        when it is chosen and again when it is delivered. Where there is none,
+        the fault does nothing (and records nothing)."""
         queue = str(call.key)
+        ledger = self._fifo[queue] if _is_fifo(queue) else None
         limit = _max_messages(call.params)
         msgs: list[dict[str, Any]] = parsed.setdefault("Messages", [])
         fresh = {m.get("MessageId") for m in msgs}
@@ -205,29 +233,42 @@ class FaultInjector:
                 # Never a second copy of a message in this same response: a copy
                 # of an earlier delivery now, or else one of this response's
                 # messages again on a later receive.
-                delivered = self._delivered[queue]
-                earlier = [m for m in delivered if m.get("MessageId") not in fresh]
-                now = [m for m in delivered if m.get("MessageId") in fresh] if not earlier else []
+                if ledger is not None:
+                    earlier = ledger.redeliverable(exclude=fresh)
+                    now = (
+                        [] if earlier else [m for m in ledger.redeliverable() if m.get("MessageId") in fresh]
+                    )
+                else:
+                    delivered = self._delivered[queue]
+                    earlier = [m for m in delivered if m.get("MessageId") not in fresh]
+                    now = [m for m in delivered if m.get("MessageId") in fresh] if not earlier else []
                 if earlier or now:
                     dup = copy.deepcopy(s.rng.choice(earlier or now))
                     attrs = dup.setdefault("Attributes", {})
                     attrs["ApproximateReceiveCount"] = str(int(attrs.get("ApproximateReceiveCount", "1")) + 1)
                     (waiting if earlier else held_now).append((dup, s.name))
-            elif s.fault.kind == "reorder" and not queue.endswith(".fifo") and msgs:
+            elif s.fault.kind == "reorder" and ledger is None and msgs:
                 if len(msgs) > 1:
                     msgs.reverse()
                     self.record("reorder", where, call.correlation_id, fault=s.name, reversed=len(msgs))
                 else:
                     held_now.append((msgs.pop(), None))
                     self.record("reorder", where, call.correlation_id, fault=s.name, held=1)
-        room = max(0, limit - len(msgs))
-        for m, dup_of in waiting[:room]:
+        left: list[_Waiting] = []
+        for m, dup_of in waiting:
+            if len(msgs) >= limit:
+                left.append((m, dup_of))
+                continue
+            if ledger is not None and dup_of is not None:
+                if not ledger.may_redeliver(m.get("MessageId")):
+                    continue  # deleted, or overtaken by its group since: SQS would not
+                ledger.delivered(m)
             msgs.append(m)
             if dup_of is not None:
                 self.record(
                     "duplicate_delivery", where, call.correlation_id, fault=dup_of, sqs_id=m.get("MessageId")
                 )
-        left = waiting[room:] + held_now
+        left += held_now
         if left:
             self._held[queue] = left
         if not msgs:
@@ -357,6 +398,94 @@ def _call_crash(s: FaultState) -> bool:
     given) rather than at steps."""
     t = s.fault.target
     return s.fault.kind == "crash" and (t.service != "*" or t.operation != "*" or t.resource is not None)
+
+
+def _is_fifo(queue: str) -> bool:
+    return queue.endswith(".fifo")
+
+
+@dataclass
+class _Delivery:
+    message: dict[str, Any]
+    group: str | None
+    seq: int
+    handles: list[str] = field(default_factory=list)
+    deleted: bool = False
+
+
+class _FifoLedger:
+    """What one FIFO queue delivered through this injector, in order, and
+    which of those messages were deleted since.
+
+    SQS redelivers a FIFO message only while it is in flight (its visibility
+    timeout ran out, or its delete failed), and before any later message of
+    its group: a group is served one message at a time, in order. So a
+    message may be duplicated only if it was delivered, is not deleted, no
+    message of its group was delivered after it, and every other delivered
+    message of its group is deleted. A message whose group is unknown (a
+    receive that did not ask for MessageGroupId) may be of any group.
+    Deletions made outside this injector's sessions are not seen."""
+
+    LIMIT = 256
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.by_id: OrderedDict[str, _Delivery] = OrderedDict()
+        self.by_handle: dict[str, str] = {}
+
+    def delivered(self, m: dict[str, Any]) -> None:
+        mid = m.get("MessageId")
+        if not isinstance(mid, str):
+            return
+        self.seq += 1
+        group = (m.get("Attributes") or {}).get("MessageGroupId")
+        before = self.by_id.pop(mid, None)
+        d = _Delivery(copy.deepcopy(m), group if isinstance(group, str) else None, self.seq)
+        d.handles = before.handles if before is not None else []
+        handle = m.get("ReceiptHandle")
+        if isinstance(handle, str) and handle not in d.handles:
+            d.handles.append(handle)
+            self.by_handle[handle] = mid
+        self.by_id[mid] = d
+        while len(self.by_id) > self.LIMIT:
+            _, old = self.by_id.popitem(last=False)
+            for h in old.handles:
+                self.by_handle.pop(h, None)
+
+    def deleted(self, handle: Any) -> None:
+        mid = self.by_handle.get(handle) if isinstance(handle, str) else None
+        if mid is not None and mid in self.by_id:
+            self.by_id[mid].deleted = True
+
+    def purged(self) -> None:
+        for d in self.by_id.values():
+            d.deleted = True
+
+    def may_redeliver(self, mid: Any) -> bool:
+        d = self.by_id.get(mid) if isinstance(mid, str) else None
+        return d is not None and self._allows(d, self._groups())
+
+    def redeliverable(self, exclude: Collection[Any] = ()) -> list[dict[str, Any]]:
+        """The messages SQS could deliver again now, as last delivered."""
+        groups = self._groups()
+        return [d.message for mid, d in self.by_id.items() if mid not in exclude and self._allows(d, groups)]
+
+    def _groups(self) -> dict[str | None, tuple[int, int]]:
+        """Per group (None: unknown): the last delivery's number and how many
+        of its messages are not deleted."""
+        out: dict[str | None, tuple[int, int]] = {}
+        for d in self.by_id.values():
+            last, live = out.get(d.group, (0, 0))
+            out[d.group] = (max(last, d.seq), live + (not d.deleted))
+        return out
+
+    @staticmethod
+    def _allows(d: _Delivery, groups: dict[str | None, tuple[int, int]]) -> bool:
+        if d.deleted:
+            return False
+        # The groups d may share: its own and the unknown one; all of them if d's is unknown.
+        same = list(groups.values()) if d.group is None else [groups[d.group], groups.get(None, (0, 0))]
+        return max(last for last, _ in same) == d.seq and sum(live for _, live in same) == 1
 
 
 def make_response(parsed: dict[str, Any], status: int = 200) -> HttpAndParsed:

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from harness.faults.contract import refusal
+
 FaultKind = Literal[
     "drop_request",
     "lose_ack",
@@ -228,6 +230,15 @@ class Fault(_Strict):
         err = p.get("error", "timeout")
         if self.kind == "lose_ack" and not (isinstance(err, str) and err):
             raise _ParamError("error", "must be timeout or an error code string (lose_ack)")
+        return self
+
+    @model_validator(mode="after")
+    def _check_contract(self) -> Fault:
+        """Refuse a fault AWS could never produce where it is aimed (see
+        :mod:`harness.faults.contract`)."""
+        why = refusal(self.kind, self.target, self.params)
+        if why is not None:
+            raise _FieldError(*why)
         return self
 
 

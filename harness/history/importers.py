@@ -9,7 +9,9 @@ data, and a loader that picks the format of a file.
 
 Both become :class:`~harness.history.model.Op` with ``index`` and ``time`` set
 to the event's position (Jepsen logs carry no usable clock). A ``:timed-out``
-value becomes ``error="timed-out"`` with no value.
+value becomes ``error="timed-out"`` with no value. As in JSONL histories, a
+process that is a vector or a map is read as its canonical JSON text, and EDN
+nests at most :data:`~harness.history.model.MAX_NESTING` levels deep.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.history.jsonl import HistoryFormatError, read_history
-from harness.history.model import OP_TYPES, Op
+from harness.history.model import MAX_NESTING, OP_TYPES, Op, as_name
 
 FORMATS = ("jsonl", "etcd", "kv")
 
@@ -44,6 +46,8 @@ def _etcd_value(text: str, where: str) -> tuple[Any, str | None]:
         return None, text[1:]
     try:
         return parse_edn(text), None
+    except TooDeep:
+        raise HistoryFormatError(f"{where}: a value nested deeper than {MAX_NESTING} levels") from None
     except ValueError as e:
         raise HistoryFormatError(f"{where}: {e}") from None
 
@@ -87,7 +91,9 @@ def read_kv_log(path: str | Path) -> list[Op]:
             continue
         where = f"{path}:{lineno}"
         try:
-            d = parse_edn(line)
+            d = parse_edn(line, MAX_NESTING + 1)  # the map of the operation, then its values
+        except TooDeep:
+            raise HistoryFormatError(f"{where}: a value nested deeper than {MAX_NESTING} levels") from None
         except ValueError as e:
             raise HistoryFormatError(f"{where}: {e}") from None
         if not isinstance(d, dict):
@@ -96,8 +102,9 @@ def read_kv_log(path: str | Path) -> list[Op]:
         if missing:
             raise HistoryFormatError(f"{where}: missing {', '.join(':' + k for k in missing)}")
         typ = d["type"]
-        if typ not in OP_TYPES:
-            raise HistoryFormatError(f"{where}: unknown operation type :{typ}")
+        if not isinstance(typ, str) or typ not in OP_TYPES:
+            raise HistoryFormatError(f"{where}: unknown operation type {typ!r}")
+        typ = str.__str__(typ)
         value = d.get("value")
         error = None
         if isinstance(value, Keyword):
@@ -108,7 +115,7 @@ def read_kv_log(path: str | Path) -> list[Op]:
             Op(
                 index=n,
                 time=n,
-                process=d["process"],
+                process=as_name(d["process"]),
                 type=typ,
                 f=str(d["f"]),
                 key=d.get("key"),
@@ -188,9 +195,16 @@ def _atom(text: str) -> Any:
         return text  # a symbol
 
 
-def parse_edn(text: str) -> Any:
+class TooDeep(ValueError):
+    """EDN nested deeper than the reader accepts."""
+
+
+def parse_edn(text: str, max_depth: int = MAX_NESTING) -> Any:
     """Parse one EDN value (maps, vectors, lists, sets, strings, keywords, numbers,
-    nil, booleans). Raises ValueError on malformed input."""
+    nil, booleans). Raises ValueError on malformed input, or on collections
+    nested deeper than ``max_depth``. A map key
+    that is a collection becomes a tuple (a vector of scalars) or its canonical
+    JSON text, so every map can be built."""
     stack: list[tuple[str, list[Any]]] = []
     result: list[Any] = []
     pos = 0
@@ -203,6 +217,8 @@ def parse_edn(text: str) -> Any:
             raise ValueError(f"cannot parse EDN at column {pos + 1}: {text[pos : pos + 20]!r}")
         pos = m.end()
         if m.group("open") or m.group("set"):
+            if len(stack) >= max_depth:
+                raise TooDeep(f"EDN nested deeper than {max_depth} levels")
             stack.append((m.group("open") or "#{", []))
             continue
         if m.group("close"):
@@ -232,11 +248,13 @@ def parse_edn(text: str) -> Any:
 
 
 def _key(k: Any) -> Any:
+    """A map key as a hashable value: a keyword's name, a scalar, a vector of
+    scalars as a tuple, any other collection as its canonical JSON text."""
     if isinstance(k, Keyword):
         return str.__str__(k)
-    if isinstance(k, list):
+    if isinstance(k, list) and all(not isinstance(x, list | dict) for x in k):
         return tuple(k)
-    return k
+    return as_name(k)
 
 
 __all__ = ["FORMATS", "Keyword", "detect_format", "load_history", "parse_edn", "read_etcd_log", "read_kv_log"]

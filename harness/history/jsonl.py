@@ -10,7 +10,7 @@ from typing import IO, Any
 
 import orjson
 
-from harness.history.model import Op
+from harness.history.model import MAX_NESTING, Op, nesting
 
 
 class HistoryFormatError(ValueError):
@@ -39,8 +39,9 @@ def dumps_op(op: Op) -> bytes:
 def iter_history(path: str | Path) -> Iterator[Op]:
     """Yield the operations of a JSONL history one at a time.
 
-    Blank lines are skipped. A malformed line raises HistoryFormatError naming
-    the file and the line number.
+    Blank lines are skipped. A malformed line (not JSON, not an operation, or
+    nested deeper than :data:`~harness.history.model.MAX_NESTING`) raises
+    HistoryFormatError naming the file and the line number.
     """
     p = Path(path)
     try:
@@ -57,6 +58,13 @@ def iter_history(path: str | Path) -> Iterator[Op]:
                 raise HistoryFormatError(f"{p}:{lineno}: not valid JSON ({e.msg})") from None
             if not isinstance(obj, dict):
                 raise HistoryFormatError(f"{p}:{lineno}: expected a JSON object per line")
+            # the operation is one level, its values the rest; a line nests at most
+            # as deep as it has brackets, so count those first (cheap)
+            if (
+                line.count(b"[") + line.count(b"{") > MAX_NESTING + 1
+                and nesting(obj, MAX_NESTING + 1) > MAX_NESTING + 1
+            ):
+                raise HistoryFormatError(f"{p}:{lineno}: a value nested deeper than {MAX_NESTING} levels")
             try:
                 yield Op.from_dict(obj)
             except ValueError as e:

@@ -5,6 +5,14 @@ completes it as ``ok`` (it took effect), ``fail`` (it certainly did not) or
 ``info`` (its outcome is unknown: it may take effect at any time after the
 invocation, or never). Completions are paired with invocations by ``process``:
 a process has at most one outstanding operation.
+
+Fields that *name* something are used as keys: a ``process`` is a scalar (a
+list or an object there is read as its canonical JSON text, ``[1, 2]``
+becomes the process ``"[1,2]"``), ``correlation_id`` and ``error`` are
+strings (any other value is read as its JSON text, ``true`` becomes
+``"true"``). So two equal names stay equal and a history never fails on an
+unhashable or mistyped name. Values nest at most :data:`MAX_NESTING` levels
+deep; a deeper one is a malformed history.
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 INVOKE = "invoke"
 OK = "ok"
 FAIL = "fail"
@@ -20,6 +30,62 @@ INFO = "info"
 OP_TYPES = frozenset({INVOKE, OK, FAIL, INFO})
 
 _CORE = ("index", "time", "process", "type", "f", "key", "value", "correlation_id", "error")
+
+#: Lists and objects in a history nest at most this deep (checkers, reports
+#: and encoders walk values recursively; real histories nest a few levels).
+MAX_NESTING = 100
+
+
+def nesting(value: Any, limit: int = MAX_NESTING) -> int:
+    """How deep lists and objects nest in ``value`` (a scalar: 0, ``[]``: 1),
+    counted without recursion and only up to ``limit + 1``."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, dict):
+            children: Any = v.values()
+        elif isinstance(v, list | tuple):
+            children = v
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > limit:
+            return depth
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list | tuple))
+    return deepest
+
+
+def as_text(value: Any) -> str | None:
+    """``value`` as a string field (a correlation id, an error): None and
+    strings as they are, anything else as its canonical JSON text."""
+    if value is None or type(value) is str:
+        return value
+    name = as_name(value)
+    if isinstance(name, str):
+        return str.__str__(name)
+    try:
+        return orjson.dumps(name).decode()
+    except TypeError:
+        return repr(name)
+
+
+def as_name(value: Any) -> Any:
+    """``value`` as a hashable name (a process, an EDN map key): scalars as
+    they are, a list or an object as its canonical JSON text (keys sorted)."""
+    t = type(value)
+    if t is str or t is int or value is None:
+        return value
+    if not isinstance(value, list | dict | tuple | set):
+        try:
+            hash(value)
+        except TypeError:
+            return repr(value)
+        return value
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # a value JSON cannot hold (a 100-digit integer, mixed key types)
+        return repr(value)
 
 
 @dataclass(slots=True)
@@ -77,7 +143,7 @@ class Op:
         missing = [k for k in ("index", "process", "type", "f") if k not in d]
         if missing:
             raise ValueError(f"missing field(s) {', '.join(missing)}")
-        if d["type"] not in OP_TYPES:
+        if not isinstance(d["type"], str) or d["type"] not in OP_TYPES:
             raise ValueError(f"type must be one of invoke|ok|fail|info, got {d['type']!r}")
         index = d["index"]
         if not isinstance(index, int) or isinstance(index, bool):
@@ -91,13 +157,13 @@ class Op:
         return cls(
             index=index,
             time=t,
-            process=d["process"],
+            process=as_name(d["process"]),
             type=d["type"],
             f=d["f"],
             key=d.get("key"),
             value=d.get("value"),
-            correlation_id=d.get("correlation_id"),
-            error=d.get("error"),
+            correlation_id=as_text(d.get("correlation_id")),
+            error=as_text(d.get("error")),
             meta=meta,
         )
 
@@ -130,11 +196,14 @@ def pair_operations(ops: Iterable[Op]) -> Iterator[Pair]:
     open_by_process: dict[Any, int] = {}
     pairs: list[Pair] = []
     for op in ops:
+        proc = op.process
+        if type(proc) is not int and type(proc) is not str:
+            proc = as_name(proc)  # an Op built in memory may hold any value
         if op.type == INVOKE:
-            open_by_process[op.process] = len(pairs)
+            open_by_process[proc] = len(pairs)
             pairs.append(Pair(op, None))
         else:
-            i = open_by_process.pop(op.process, None)
+            i = open_by_process.pop(proc, None)
             if i is None:
                 pairs.append(Pair(op, op))
             else:

@@ -1,5 +1,9 @@
 """A thread-safe recorder that appends operations to memory and, optionally, to a
-JSONL file as they happen (so a crash loses at most the line being written)."""
+JSONL file as they happen (so a crash loses at most the line being written).
+
+Every operation is redacted before it is kept, written or shown to a listener:
+secrets in its key, value, error and other fields are replaced by markers
+(see :mod:`harness.redaction`), so no secret reaches a history file."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import IO, Any
 
 from harness.history.jsonl import dumps_op
 from harness.history.model import INVOKE, Op
+from harness.redaction import Redactor, default_redactor
 
 Clock = Callable[[], int]
 
@@ -24,7 +29,9 @@ def wall_clock(start_ns: int | None = None) -> Clock:
 
 class Recorder:
     """Collects operations. ``path`` streams each one to a JSONL file;
-    ``keep=False`` keeps nothing in memory (long runs)."""
+    ``keep=False`` keeps nothing in memory (long runs). ``redactor``: how
+    operations are redacted (default: the process's, from the settings;
+    ``Redactor.off()`` records values as given)."""
 
     def __init__(
         self,
@@ -32,8 +39,10 @@ class Recorder:
         *,
         clock: Clock | None = None,
         keep: bool = True,
+        redactor: Redactor | None = None,
     ) -> None:
         self._clock = clock or wall_clock()
+        self._redactor = redactor
         self._lock = threading.Lock()
         self._ops: list[Op] = []
         self._keep = keep
@@ -44,6 +53,10 @@ class Recorder:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = self.path.open("ab", buffering=0)
         self._listeners: list[Callable[[Op], None]] = []
+
+    @property
+    def redactor(self) -> Redactor:
+        return self._redactor or default_redactor()
 
     @property
     def clock(self) -> Clock:
@@ -65,6 +78,10 @@ class Recorder:
         error: str | None = None,
         **meta: Any,
     ) -> Op:
+        r = self._redactor or default_redactor()
+        if r.enabled:
+            process, key, value = r.value(process), r.value(key), r.value(value)
+            correlation_id, error, meta = r.value(correlation_id), r.value(error), r.value(meta)
         with self._lock:
             op = Op(
                 index=self._next,

@@ -65,14 +65,35 @@ def build_report(
 def write_report(
     ops: Sequence[Op], verdicts: Sequence[Verdict], out: str | Path, *, title: str, source: str
 ) -> Path:
-    """Render the page for ``ops`` and ``verdicts`` and write it (atomically) to ``out``."""
+    """Render the page for ``ops`` and ``verdicts`` and write it (atomically) to
+    ``out``. Secrets in them are redacted first (a history the harness recorded
+    has none; one imported from elsewhere may)."""
     out = Path(out)
+    ops, verdicts = _redacted(ops, verdicts)
     model = build_model(ops, verdicts, title=title, source=source)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")
     tmp.write_text(render(model), encoding="utf-8")
     tmp.replace(out)
     return out
+
+
+def _redacted(ops: Sequence[Op], verdicts: Sequence[Verdict]) -> tuple[list[Op], list[Verdict]]:
+    from dataclasses import replace
+
+    from harness.redaction import default_redactor
+
+    r = default_redactor()
+    if not r.enabled:
+        return list(ops), list(verdicts)
+    clean = []
+    for v in verdicts:
+        anomalies = tuple(
+            replace(a, message=r.text(a.message), key=r.value(a.key), details=r.value(dict(a.details)))
+            for a in v.anomalies
+        )
+        clean.append(replace(v, anomalies=anomalies, stats=r.value(dict(v.stats))))
+    return [r.op(op) for op in ops], clean
 
 
 __all__ = ["build_report", "run_checkers", "write_report"]

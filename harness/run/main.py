@@ -210,7 +210,7 @@ def _salvage(out: Path, signum: int) -> RunInterrupted:
     """Merge what an interrupted run recorded, write its summary (marked
     ``interrupted``) and, if it can, its report; a second signal meanwhile
     is ignored."""
-    from harness.run.salvage import merge_parts, parts_of
+    from harness.history.salvage import merge_parts, parts_of
 
     old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -20,10 +20,12 @@ from harness.tracing.assertions import (
 )
 from harness.tracing.instrument import CallTracer, TracedAgent, TracedModel, install
 from harness.tracing.propagation import extract, inject
+from harness.tracing.redaction import RedactingSpanProcessor, redact_span
 from harness.tracing.setup import Tracing, TracingWarning, otlp_exporter_from_env, tracing_from_env
 
 __all__ = [
     "CallTracer",
+    "RedactingSpanProcessor",
     "SpanQuery",
     "TraceAssertionError",
     "TracedAgent",
@@ -35,6 +37,7 @@ __all__ = [
     "inject",
     "install",
     "otlp_exporter_from_env",
+    "redact_span",
     "spans",
     "trace_problems",
     "tracing_from_env",

@@ -11,6 +11,9 @@ OTLP endpoint is set (``OTEL_EXPORTER_OTLP_ENDPOINT`` or
 (endpoint, headers, timeout) itself. The exporter is an optional package: when
 it is missing, a :class:`TracingWarning` says which one to install and the run
 goes on with in-memory spans.
+
+Every span is redacted before any exporter sees it (in memory too): see
+:mod:`harness.tracing.redaction`.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Tracer
 
 from harness import __version__
+from harness.redaction import Redactor
+from harness.tracing.redaction import RedactingSpanProcessor
 
 #: OTLP protocol -> (module of its span exporter, the pip package that ships it)
 OTLP_EXPORTERS: dict[str, tuple[str, str]] = {
@@ -96,7 +101,8 @@ class Tracing:
     harness's instrumentation uses (see :func:`harness.tracing.install`).
 
     ``memory=True`` keeps every finished span (``spans()``); ``exporters`` adds
-    more; ``otlp=None`` follows the environment, True/False forces it.
+    more; ``otlp=None`` follows the environment, True/False forces it. Every
+    exporter gets spans redacted by ``redactor`` (default: the process's).
     """
 
     def __init__(
@@ -109,8 +115,10 @@ class Tracing:
         otlp: bool | None = None,
         resource_attributes: Mapping[str, Any] | None = None,
         env: Mapping[str, str] | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         env = os.environ if env is None else env
+        self.redactor = redactor
         self.run_id = run_id or uuid.uuid4().hex[:12]
         attrs: dict[str, Any] = {
             "service.name": env.get("OTEL_SERVICE_NAME") or service_name,
@@ -121,20 +129,23 @@ class Tracing:
         self.memory: InMemorySpanExporter | None = None
         if memory:
             self.memory = InMemorySpanExporter()
-            self.provider.add_span_processor(SimpleSpanProcessor(self.memory))
+            self._add(SimpleSpanProcessor(self.memory))
         for exporter in exporters:
-            self.provider.add_span_processor(SimpleSpanProcessor(exporter))
+            self._add(SimpleSpanProcessor(exporter))
         self.otlp: SpanExporter | None = None
         if otlp is not False:
             self.otlp = otlp_exporter_from_env(
                 env if otlp is None else {**env, "OTEL_TRACES_EXPORTER": "otlp"}
             )
             if self.otlp is not None:
-                self.provider.add_span_processor(BatchSpanProcessor(self.otlp))
+                self._add(BatchSpanProcessor(self.otlp))
         self.tracer: Tracer = self.provider.get_tracer("harness", __version__)
         from harness.tracing.flow import ContextFlow
 
         self.flow = ContextFlow(self.tracer)
+
+    def _add(self, processor: SpanProcessor) -> None:
+        self.provider.add_span_processor(RedactingSpanProcessor(processor, self.redactor))
 
     def spans(self) -> tuple[ReadableSpan, ...]:
         """Every finished span so far (needs ``memory=True``)."""

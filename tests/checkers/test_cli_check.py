@@ -87,7 +87,7 @@ def test_out_of_time_exits_3(tmp_path: Path) -> None:
         (["missing.jsonl"], "cannot open"),
         (["--checker", "nope", "x.jsonl"], "invalid choice"),
         ([], "required"),
-        (["--timeout", "soon", "x.jsonl"], "invalid float"),
+        (["--timeout", "soon", "x.jsonl"], "--timeout: expected a number"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(argv: list[str], message: str) -> None:

@@ -13,6 +13,9 @@ from harness.faults import CALL_KINDS, PROCESS_KINDS, Fault, FaultPlan, PlanErro
 from harness.faults.defaults import default_plan
 from harness.faults.plan import FaultKind
 
+#: Where the fault contract lets these kinds aim (harness/faults/contract.py).
+_PERMITTED_OPS = {"duplicate_delivery": "Receive*", "reorder": "Receive*", "stale_read": "Get*"}
+
 
 def _every_kind_plan() -> FaultPlan:
     kinds = FaultKind.__args__  # type: ignore[attr-defined]
@@ -31,7 +34,11 @@ def _every_kind_plan() -> FaultPlan:
             Fault(
                 kind=k,
                 id=None if i % 2 else f"f-{k}",
-                target=Target(agent=f"agent-{i}", service="sqs" if i % 3 else "*", operation="Send*"),
+                target=Target(
+                    agent=f"agent-{i}",
+                    service="sqs" if i % 3 else "*",
+                    operation=_PERMITTED_OPS.get(k, "Send*"),
+                ),
                 trigger=Trigger(
                     nth=i + 1 if i % 4 == 0 else None,
                     every=2 if i % 4 == 1 else None,

@@ -23,7 +23,8 @@ def test_report_beside_the_history_by_default(tmp_path: Path, capsys: pytest.Cap
 
 def test_out_and_the_harness_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "deep" / "page.html"
-    assert harness_main(["report", str(FIXTURES / "history-bad.jsonl"), "--out", str(target), "--quiet"]) == 0
+    # a history with a violation: the report is written, and the exit status says so (as `harness check`)
+    assert harness_main(["report", str(FIXTURES / "history-bad.jsonl"), "--out", str(target), "--quiet"]) == 1
     assert capsys.readouterr().out.strip() == str(target)
     assert target.read_text().startswith("<!DOCTYPE html>")
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from harness.history.jsonl import iter_history
+from harness.history.salvage import history_of, parts_of
 from harness.run import processes
-from harness.run.salvage import history_of, parts_of
 from tests.run.test_cli_run import _agents_of
 
 
@@ -88,6 +88,14 @@ def test_a_run_stopped_at_a_random_moment_keeps_what_it_recorded(sig: signal.Sig
         summary = json.loads((out / "summary.json").read_text())
         assert summary["verdict"] == "interrupted" and summary["interrupted"] == sig.name
     parts = parts_of(out)
+    if sig == signal.SIGKILL:  # the commands that read a run merge a killed run's parts
+        for cmd in ("check", "report"):
+            read = subprocess.run(
+                [sys.executable, "-m", "harness.cli", cmd, str(out)], capture_output=True, timeout=300
+            )
+            assert read.returncode in (0, 1, 3), read.stderr
+            assert b"Traceback" not in read.stderr
+        assert (out / "report.html").is_file()
     history = history_of(out)
     assert _recorded(parts) == _recorded([history])
     assert sum(1 for _ in iter_history(history)) >= moment - 1

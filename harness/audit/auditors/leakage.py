@@ -1,62 +1,28 @@
-"""Leakage: personal data and secrets in outputs (e-mail addresses, AWS keys,
-tokens, private keys, card numbers). Findings show the match masked."""
+"""Leakage: personal data and secrets in outputs (e-mail addresses, phone and
+card numbers, AWS keys, provider API keys, tokens, private keys, passwords).
+Findings show the match masked.
+
+The rules are the redactor's (:mod:`harness.redaction.rules`): what the
+recorder redacts is what the auditor flags. A redaction marker in an output
+(``AKIA…[redacted:aws_access_key_id:…]``, an output read from a redacted
+history) is flagged as the secret it replaced, of the kind it names.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 from harness.audit.auditors.base import OutputAuditor, strings
 from harness.audit.findings import Finding
 from harness.audit.world import AgentOutput, World
+from harness.redaction import RULES, SECRET_FIELD, Detector, Rule, default_redactor, field_name
 
+#: A detector rule, by the auditor's older name.
+Pattern = Rule
 
-@dataclass(frozen=True, slots=True)
-class Pattern:
-    kind: str
-    regex: re.Pattern[str]
-    severity: str = "error"
-    accept: Callable[[str], bool] | None = None
-
-
-def _luhn(candidate: str) -> bool:
-    digits = [int(c) for c in candidate if c.isdigit()]
-    if not 13 <= len(digits) <= 19:
-        return False
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
-
-
-#: What counts as a leak: a regex's group ``secret`` if it has one, else its whole match.
-PATTERNS: tuple[Pattern, ...] = (
-    Pattern(
-        "email_address", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-    ),
-    Pattern("aws_access_key_id", re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b")),
-    Pattern(
-        "aws_secret_access_key",
-        re.compile(
-            r"(?i)aws.{0,20}?(?:secret|private).{0,20}?[:=]\s*['\"]?(?P<secret>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
-        ),
-    ),
-    Pattern("private_key", re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
-    Pattern("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
-    Pattern("bearer_token", re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{20,}=*")),
-    Pattern("github_token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
-    Pattern("slack_token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b")),
-    Pattern(
-        "api_key_assignment",
-        re.compile(r"(?i)\b(?:api[_-]?key|secret|password|passwd|token)\s*[:=]\s*(?P<secret>\S{8,})"),
-    ),
-    Pattern("card_number", re.compile(r"\b(?:\d[ -]?){12,18}\d\b"), accept=_luhn),
-)
+#: What counts as a leak (the redactor's secrets and personal data): a
+#: regex's group ``secret`` if it has one, else its whole match.
+PATTERNS: tuple[Rule, ...] = RULES
 
 
 def mask(text: str) -> str:
@@ -64,14 +30,39 @@ def mask(text: str) -> str:
     return f"{text[:4]}…({len(text)} chars)"
 
 
+def _last_field(path: str) -> str:
+    """``output.items[2].password`` -> ``password``."""
+    tail = path.rsplit(".", 1)[-1]
+    return tail.split("[", 1)[0]
+
+
 class LeakageAuditor(OutputAuditor):
-    """Scans every string of an output (and a failure's reason) for leaks."""
+    """Scans every string of an output (and a failure's reason) for leaks.
+
+    ``patterns``: the rules (default: every built-in one, plus the patterns
+    added in the redaction settings); ``fields``: field names whose non-empty
+    string values are secrets whatever they look like (default: the
+    redaction settings'); ``allow``: matched strings that are not leaks.
+    """
 
     name = "leakage"
 
-    def __init__(self, patterns: tuple[Pattern, ...] = PATTERNS, allow: tuple[str, ...] = ()) -> None:
-        self.patterns = patterns
+    def __init__(
+        self,
+        patterns: Iterable[Rule] | None = None,
+        allow: tuple[str, ...] = (),
+        *,
+        fields: Iterable[str] | None = None,
+    ) -> None:
+        redactor = default_redactor()
+        if patterns is None:
+            extra = [r for r in redactor.rules if r not in RULES]
+            patterns = (*PATTERNS, *extra)
+        self.patterns = tuple(patterns)
+        self.detector = Detector(self.patterns)
+        self.fields = redactor.fields if fields is None else frozenset(field_name(f) for f in fields)
         self.allow = set(allow)
+        self._severity = {p.kind: p.severity for p in reversed(self.patterns)}
 
     def audit(self, out: AgentOutput, world: World) -> list[Finding]:
         found: list[Finding] = []
@@ -79,23 +70,35 @@ class LeakageAuditor(OutputAuditor):
         if out.reason:
             targets.append(("reason", out.reason))
         seen: set[tuple[str, str]] = set()
+
+        def add(kind: str, path: str, leaked: str, shown: str, severity: str) -> None:
+            if leaked in self.allow or (kind, leaked) in seen:
+                return
+            seen.add((kind, leaked))
+            found.append(
+                self.finding(
+                    out,
+                    kind,
+                    f"{kind.replace('_', ' ')} in {path}: {shown}",
+                    severity,
+                    path=path,
+                    masked=shown,
+                )
+            )
+
         for path, text in targets:
-            for p in self.patterns:
-                for m in p.regex.finditer(text):
-                    leaked = m.group("secret") if "secret" in p.regex.groupindex else m.group()
-                    if leaked in self.allow or (p.accept is not None and not p.accept(leaked)):
-                        continue
-                    if (p.kind, leaked) in seen:
-                        continue
-                    seen.add((p.kind, leaked))
-                    found.append(
-                        self.finding(
-                            out,
-                            p.kind,
-                            f"{p.kind.replace('_', ' ')} in {path}: {mask(leaked)}",
-                            p.severity,
-                            path=path,
-                            masked=mask(leaked),
-                        )
+            hits = self.detector.find(text)
+            for h in hits:
+                if h.is_marker:
+                    add(
+                        h.kind,
+                        path,
+                        h.text,
+                        f"{h.text} (redacted when recorded)",
+                        self._severity.get(h.kind, "error"),
                     )
+                else:
+                    add(h.kind, path, h.text, mask(h.text), h.rule.severity if h.rule else "error")
+            if not hits and text and self.fields and field_name(_last_field(path)) in self.fields:
+                add(SECRET_FIELD, path, text, mask(text), "error")
         return found

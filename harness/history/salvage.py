@@ -5,9 +5,9 @@ A run of agent processes records into ``RUN_DIR/parts/history.<agent>.jsonl``
 (one writer each, a line per operation, written as it happens) and merges
 them into ``RUN_DIR/history.jsonl`` when it ends. Interrupted by SIGINT or
 SIGTERM, ``harness run`` merges what was recorded itself; killed outright
-(SIGKILL), it leaves only the parts, and :func:`history_of` merges them
-when the run is read. A part's last line cut short by the kill is left out
-and counted.
+(SIGKILL), it leaves only the parts, and :func:`history_of` (which ``harness
+check RUN_DIR`` and ``harness report RUN_DIR`` use) merges them then. A
+part's last line cut short by the kill is left out and counted.
 """
 
 from __future__ import annotations
