@@ -23,6 +23,20 @@ class InvalidTransition(ValueError):
     pass
 
 
+def precedes(earlier: str, later: str) -> bool:
+    """Whether the state machine can reach ``later`` from ``earlier`` (in one or
+    more moves): a move to ``earlier`` found the item at ``later`` is stale."""
+    seen, frontier = {earlier}, [earlier]
+    while frontier:
+        for nxt in TRANSITIONS.get(frontier.pop(), frozenset()):
+            if nxt == later:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                frontier.append(nxt)
+    return False
+
+
 def check_transition(frm: str, to: str) -> None:
     if to not in TRANSITIONS.get(frm, frozenset()):
         raise InvalidTransition(f"{frm} -> {to} is not an allowed transition")

@@ -7,13 +7,16 @@ check failure means someone else wrote first, and the caller re-reads.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from harness.instrument.effects import Effects
-from reference_system.states import TERMINAL, check_transition
+from reference_system.states import TERMINAL, check_transition, precedes
+
+log = logging.getLogger(__name__)
 
 _ser = TypeSerializer()
 _deser = TypeDeserializer()
@@ -164,9 +167,11 @@ class VersionedStore:
         """Move the item to state ``to`` along the state machine.
 
         Returns the state it left if this call made the transition, None if
-        the item is already in ``to``, in a terminal state (a repeated or late
-        event) or not in ``allowed_from``.
-        Raises InvalidTransition for a move the state machine forbids.
+        the item is already in ``to``, in a terminal state, past ``to`` (a
+        repeated, late or stale event: another agent moved it on, decided from
+        the stored state) or not in ``allowed_from``.
+        Raises InvalidTransition for a move the state machine forbids (one
+        that skips a state).
         """
         moved: list[str] = []
 
@@ -176,6 +181,9 @@ class VersionedStore:
             if cur == to or cur in TERMINAL:
                 return None
             if allowed_from is not None and cur not in allowed_from:
+                return None
+            if precedes(to, cur):
+                log.info("%s: %s -> %s is stale (moved on by another agent); left as it is", pk, cur, to)
                 return None
             check_transition(cur, to)
             moved.append(cur)

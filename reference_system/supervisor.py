@@ -379,7 +379,8 @@ class Supervisor:
         # Send first, then record: a crash in between re-sends (at least once),
         # which the workers' idempotency keys absorb.
         bus.send(self.sqs, entry.queue, msg, f"subtask:{sub['pk']}")
-        self._move(sub["pk"], task["pk"], "dispatched")
+        # Another supervisor may have sent it too, and its result moved it on.
+        self._move(sub["pk"], task["pk"], "dispatched", allowed_from=frozenset({"pending"}))
 
     def _mark_running(self, task_id: str, sub_id: str) -> None:
         # A crash between sending a subtask and recording it leaves it pending.

@@ -66,3 +66,17 @@ def test_stale_cache_costs_a_reread_not_a_lost_update(endpoints: Endpoints, stor
     store.update("x", lambda it: {"n": it["n"] + 10})  # behind the cache's back
     cached.update("x", lambda it: {"n": it["n"] + 1})
     assert store.get("x")["n"] == 11
+
+
+def test_a_move_back_to_an_earlier_state_is_left_alone(store: VersionedStore, recorder: Recorder) -> None:
+    store.create("t1", {"state": "pending"})
+    store.transition("t1", "dispatched")
+    store.transition("t1", "running")
+    assert store.transition("t1", "dispatched") is None  # stale: running is past dispatched
+    assert store.transition("t1", "pending") is None
+    assert store.get("t1", fresh=True)["state"] == "running"
+    moves = [o.value for o in recorder.ops if o.f == "state.transition" and o.type == "ok"]
+    assert moves == [{"from": "pending", "to": "dispatched"}, {"from": "dispatched", "to": "running"}]
+    store.create("t2", {"state": "pending"})
+    with pytest.raises(InvalidTransition):  # a forward move that skips a state is still a bug
+        store.transition("t2", "running")
