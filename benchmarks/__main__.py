@@ -11,6 +11,7 @@ from pathlib import Path
 
 from benchmarks.calls import bench_calls
 from benchmarks.e2e import TARGET_RATIO, bench_e2e
+from benchmarks.example import bench_example
 from benchmarks.profiling import bench_profile
 from benchmarks.report import load_average, print_profile, table, write_json
 from benchmarks.result import BenchResult
@@ -36,12 +37,16 @@ BENCHMARKS: dict[str, tuple[Bench, str]] = {
         lambda a: bench_calls(calls=a.calls, repeat=a.repeat),
         "per-call cost of recording: GetItem / SendMessage, instrumented vs plain",
     ),
+    "example": (
+        lambda a: bench_example(repeat=a.repeat),
+        "one property-suite example, phase by phase: fresh against a fork server's deployed state",
+    ),
     "profile": (
         lambda a: bench_profile(requests=a.requests, seed=a.seed),
         "where the instrumentation spends its time (cProfile; only with --profile or --only)",
     ),
 }
-DEFAULT = ("inprocess", "server", "sim", "calls")
+DEFAULT = ("inprocess", "server", "sim", "calls", "example")
 
 
 def _positive(text: str) -> int:

@@ -336,7 +336,7 @@ def check_case(
 
 
 def _simulate(case: Case) -> SimResult:
-    from harness.sim.simulator import simulate
+    from harness.sim.forkserver import simulate
 
     return simulate(case.config())
 

@@ -157,10 +157,19 @@ class Case:
             auditor=self.auditor,
         )
 
-    def run(self, checkers: Iterable[str] | None = None) -> tuple[SimResult, list[Verdict]]:
-        """Simulate the case and check it: its result and every verdict."""
+    def run(
+        self, checkers: Iterable[str] | None = None, *, fork: bool = False
+    ) -> tuple[SimResult, list[Verdict]]:
+        """Simulate the case and check it: its result and every verdict.
+        ``fork``: start from a deployed state kept by this process's fork
+        server (:mod:`harness.sim.forkserver`; the same history, without the
+        set-up, for the second case on), rather than deploying afresh."""
         from harness.sim.checks import DEFAULT_CHECKERS, check_run
-        from harness.sim.simulator import simulate
+
+        if fork:
+            from harness.sim.forkserver import simulate
+        else:
+            from harness.sim.simulator import simulate
 
         result = simulate(self.config())
         verdicts = check_run(

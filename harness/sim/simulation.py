@@ -50,6 +50,50 @@ MAX_IDLE = 6.4
 DUPLICABLE = ("research", "write", "review", "results", "audit")
 
 
+#: moto's ids while the system is deployed: the same for every case, so that
+#: a run started from a deployed state (:mod:`harness.sim.forkserver`) is the
+#: run a fresh deploy would give.
+DEPLOY_SEED = 0
+#: How long the last deploy of each deployed state took in this process
+#: (starting moto included): what a fork server would save per run.
+DEPLOY_SECONDS: dict[tuple[str, str, int], float] = {}
+
+
+@dataclass
+class Deployed:
+    """The system under test deployed on in-process moto, at virtual time 0."""
+
+    key: tuple[str, str, int]
+    clock: VirtualClock
+    ep: Any
+    plain: Any
+    res: Any
+
+
+def deploy_key(cfg: SimConfig) -> tuple[str, str, int] | None:
+    """What a deployed state depends on: the system (an import path; None
+    when it is an object, which cannot be named to another process), the
+    prefix and the visibility timeout."""
+    if cfg.system is not None and not isinstance(cfg.system, str):
+        return None
+    return (cfg.system or "", cfg.prefix, int(cfg.visibility_timeout))
+
+
+def deploy(cfg: SimConfig, stack: ExitStack, clock: VirtualClock) -> Deployed:
+    """Start the virtual clock and in-process moto on ``stack`` and deploy
+    ``cfg``'s system there."""
+    from harness.backends import embedded
+
+    t0 = time.perf_counter()
+    stack.enter_context(clock)
+    ep = stack.enter_context(embedded("inprocess", seed=DEPLOY_SEED))
+    plain = POOL.plain(ep)
+    res = load_system(cfg.system).deploy(plain, cfg.prefix, visibility_timeout=cfg.visibility_timeout)
+    key = deploy_key(cfg) or ("", cfg.prefix, int(cfg.visibility_timeout))
+    DEPLOY_SECONDS[key] = time.perf_counter() - t0
+    return Deployed(key, clock, ep, plain, res)
+
+
 @dataclass
 class _Slot:
     name: str
@@ -75,9 +119,12 @@ class Simulation:
     reached a terminal state the system declares, or nothing can happen any more.
     """
 
-    def __init__(self, cfg: SimConfig) -> None:
+    def __init__(self, cfg: SimConfig, deployed: Deployed | None = None) -> None:
         self.cfg = cfg
-        self.clock = VirtualClock()
+        #: The system deployed already (by :func:`deploy`, in a fork server's
+        #: parent): the run starts from it instead of deploying.
+        self._deployed = deployed
+        self.clock = deployed.clock if deployed is not None else VirtualClock()
         self.rec = Recorder(clock=self.clock.now_ns)
         self.nemesis = Nemesis(self.rec)
         self.steps = 0
@@ -104,23 +151,27 @@ class Simulation:
     # -- life cycle ------------------------------------------------------------
 
     def __enter__(self) -> Simulation:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.close()  # a start that failed half-way leaves no clock or backend running
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def start(self) -> Simulation:
-        from harness.backends import embedded
+        from moto.moto_api._internal import mock_random
 
         cfg = self.cfg
         system = self.system
         self._t0 = time.perf_counter()
-        self._stack.enter_context(self.clock)
-        self.ep = self._stack.enter_context(embedded("inprocess", seed=cfg.seed))
+        d = self._deployed if self._deployed is not None else deploy(cfg, self._stack, self.clock)
+        self.ep, self.plain, self.res = d.ep, d.plain, d.res
+        # Deployed under DEPLOY_SEED whatever the case: from here on, the case's seed.
+        mock_random.seed(cfg.seed)
         self.plan = cfg.plan or FaultPlan(seed=cfg.seed)
         self.injector = FaultInjector(self.plan, self.rec, clock=self.clock.now, sleep=self.clock.advance)
-        self.plain = POOL.plain(self.ep)
-        self.res = system.deploy(self.plain, cfg.prefix, visibility_timeout=cfg.visibility_timeout)
         self.wakeups = Wakeups(sqs_subscriptions(self.plain))
         self._model = system.model(cfg.seed) if system.model is not None else None
         self.options = self._options()
