@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from benchmarks.bench_cluster import bench_cluster
+from benchmarks.bench_explore import bench_explore
 from benchmarks.calls import bench_calls
 from benchmarks.e2e import TARGET_RATIO, bench_e2e
 from benchmarks.example import bench_example
 from benchmarks.profiling import bench_profile
-from benchmarks.report import load_average, print_profile, table, write_json
+from benchmarks.report import busy_note, load_average, print_profile, table, write_json
 from benchmarks.result import BenchResult
 from benchmarks.sim import TARGET_SPEEDUP, bench_sim
 
@@ -40,6 +41,14 @@ BENCHMARKS: dict[str, tuple[Bench, str]] = {
     "example": (
         lambda a: bench_example(repeat=a.repeat),
         "one property-suite example, phase by phase: fresh against a fork server's deployed state",
+    ),
+    "explore": (
+        lambda a: bench_explore(cases=12, repeat=a.repeat, seed=a.seed),
+        "examples/s of single-request cases: serial, harness explore --jobs 1 and --jobs 2 (only with --only)",
+    ),
+    "cluster": (
+        lambda a: bench_cluster(cases=12, repeat=a.repeat, seed=a.seed),
+        "cases/s on a Dask cluster of 1 and 2 workers on this machine (only with --only)",
     ),
     "profile": (
         lambda a: bench_profile(requests=a.requests, seed=a.seed),
@@ -124,11 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"simulator: {r.data['speedup']:.1f}x virtual/real on the default scenario "
                 f"({r.data['virtual_seconds']:.1f} virtual s); {verdict} the {TARGET_SPEEDUP:.0f}x target"
             )
-    load = load_average()
-    if load and load[0] > (os.cpu_count() or 1):
-        print(
-            f"note: load average {load[0]:.1f} on {os.cpu_count()} CPUs: wall times are noisy; trust the CPU ratios"
-        )
+    if (note := busy_note()) is not None:
+        print(note)
     plain_args = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     path = write_json(args.out, plain_args, results, started, load_start)
     print(f"results: {path}")

@@ -74,6 +74,14 @@ def load_average() -> list[float] | None:
     return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 
 
+def busy_note() -> str | None:
+    """A line to print when the machine was busier than its CPUs (wall times are then noisy)."""
+    load = load_average()
+    if load and load[0] > (os.cpu_count() or 1):
+        return f"note: load average {load[0]:.1f} on {os.cpu_count()} CPUs: wall times are noisy; trust the CPU ratios"
+    return None
+
+
 def environment() -> dict[str, Any]:
     return {
         "python": sys.version.split()[0],

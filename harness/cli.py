@@ -118,6 +118,7 @@ DELEGATES: dict[str, tuple[str, str]] = {
     "report": ("harness.report.cli:main", "build the HTML report of a history"),
     "chaos": ("harness.chaos.cli:main", "run a chaos experiment against a backend"),
     "deploy": ("harness.deploy_cli:main", "create the reference system's resources on a backend"),
+    "explore": ("harness.explore.cli:main", "run a campaign of generated cases, keep and shrink what fails"),
 }
 
 

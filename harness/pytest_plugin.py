@@ -128,6 +128,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "also redact every value of a field called NAME (repeatable)",
         "field names, one per line",
     )
+    option(
+        "--harness-corpus",
+        "failing cases kept by `harness explore`: the property suite replays this system's first "
+        "(default: REPORT_DIR/corpus with --harness-report)",
+        metavar="DIR",
+    )
+    option(
+        "--harness-explore",
+        "add a time-boxed exploration campaign of SECONDS to the property suite (nightly CI), "
+        "its failures kept in the corpus",
+        metavar="SECONDS",
+    )
     group.addoption(
         "--harness-redact-personal",
         action="store_true",
@@ -160,7 +172,31 @@ def pytest_configure(config: pytest.Config) -> None:
         _worker_specs(config)  # a malformed spec is a usage error, found before collection
     if _opt(config, "system"):
         _system(config)
+    _explore_seconds(config)  # a bad number is a usage error, before collection
     _redaction(config)
+
+
+#: The suite's campaign test (see ``harness.suite.SystemProperties``): collected
+#: only when ``--harness-explore`` asks for a campaign.
+EXPLORE_TEST = "test_explore_campaign"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _explore_seconds(config) is not None:
+        return
+    dropped = [i for i in items if getattr(i, "originalname", i.name) == EXPLORE_TEST and _is_suite(i)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if i not in dropped]
+
+
+def _is_suite(item: pytest.Item) -> bool:
+    cls = getattr(item, "cls", None)
+    if cls is None:
+        return False
+    from harness.suite import SystemProperties
+
+    return issubclass(cls, SystemProperties)
 
 
 def _redaction(config: pytest.Config) -> None:
@@ -340,7 +376,23 @@ def harness_config(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPat
         allowed_accounts=tuple(accounts),
         hypothesis_seed=None if hypothesis_seed is None else str(hypothesis_seed),
         pythonpath=_pythonpath(pytestconfig, workers),
+        corpus_dir=Path(corpus).resolve() if (corpus := _opt(pytestconfig, "corpus")) else None,
+        explore_seconds=_explore_seconds(pytestconfig),
     )
+
+
+def _explore_seconds(config: pytest.Config) -> float | None:
+    """``--harness-explore SECONDS`` (or its ini key): a number above zero, or None."""
+    text = _opt(config, "explore")
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not (seconds > 0 and seconds != float("inf")):
+        raise pytest.UsageError(f"--harness-explore: expected a number of seconds above zero, got {text!r}")
+    return seconds
 
 
 def _run(request: pytest.FixtureRequest) -> Any:

@@ -506,6 +506,14 @@ class SystemProperties:
             lines += f"\nrerun:  {pytest_command(rerun_arg(request.node), config)}"
         return message.replace(replay, lines) if replay in message else f"{message}\n{lines}"
 
+    def test_corpus_cases_still_pass(self, harness_config: Any) -> None:
+        """First: every case of this system kept in the corpus (``--harness-corpus``,
+        cases ``harness explore`` found) replays and passes now."""
+        __tracebackhide__ = True
+        from harness.testing.explore import corpus_dir, replay_corpus
+
+        replay_corpus(harness_config.system, corpus_dir(harness_config))
+
     def test_split_brain_is_safe(self, harness_config: Any, request: Any) -> None:
         self._run("split_brain_is_safe", harness_config, request)
 
@@ -520,3 +528,18 @@ class SystemProperties:
 
     def test_survives_redelivery(self, harness_config: Any, request: Any) -> None:
         self._run("survives_redelivery", harness_config, request)
+
+    def test_explore_campaign(self, harness_config: Any, tmp_path: Path) -> None:
+        """Last, and only with ``--harness-explore SECONDS``: a time-boxed
+        campaign against the system, its failures kept in the corpus."""
+        __tracebackhide__ = True
+        from harness.testing.explore import corpus_dir, explore
+
+        seconds = harness_config.explore_seconds
+        assert seconds is not None, "collected only with --harness-explore SECONDS"
+        explore(
+            harness_config.system,
+            seconds,
+            corpus_dir(harness_config) or tmp_path / "corpus",
+            harness_config.seed,
+        )

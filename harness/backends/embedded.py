@@ -15,6 +15,7 @@ from harness.backends._atomic import atomic_dynamodb
 from harness.backends._dedup import fifo_dedup
 from harness.backends._fifo import fifo_in_order
 from harness.backends._internal_errors import internal_errors_as_500
+from harness.backends._speed import cheaper_requests
 from harness.backends.endpoints import SERVICES, Endpoints
 
 Mode = Literal["inprocess", "server"]
@@ -45,7 +46,7 @@ def embedded(mode: Mode = "inprocess", *, seed: int | None = None) -> Iterator[E
     """
     if mode not in ("inprocess", "server"):
         raise BackendError(f"unknown embedded mode {mode!r}: use 'inprocess' or 'server'")
-    with atomic_dynamodb(), fifo_in_order(), fifo_dedup():
+    with atomic_dynamodb(), fifo_in_order(), fifo_dedup(), cheaper_requests():
         if mode == "server":
             yield from _server(seed)
             return

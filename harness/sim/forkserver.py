@@ -165,13 +165,13 @@ def _serve(conn: Connection) -> None:
         stack = ExitStack()  # kept open (and referenced) for the server's life
         deployed = deploy(cfg, stack, VirtualClock())
     except BaseException as e:  # noqa: BLE001 - reported to the caller, who decides
-        conn.send_bytes(pickle.dumps(("error", f"{type(e).__name__}: {e}".splitlines()[0])))
+        _answer(conn, ("error", f"{type(e).__name__}: {e}".splitlines()[0]))
         return
     # What the children share stays shared: the collector leaves it alone
     # (otherwise its first pass writes to, and so copies, every page).
     gc.collect()
     gc.freeze()
-    conn.send_bytes(pickle.dumps(("ready", None)))
+    _answer(conn, ("ready", None))
     while True:
         try:
             data = conn.recv_bytes()
@@ -185,9 +185,15 @@ def _serve(conn: Connection) -> None:
         if status != 0:
             code = os.waitstatus_to_exitcode(status)
             why = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
-            conn.send_bytes(
-                pickle.dumps(("died", f"the case's child process ended before answering ({why})"))
-            )
+            _answer(conn, ("died", f"the case's child process ended before answering ({why})"))
+
+
+def _answer(conn: Connection, message: tuple[str, Any]) -> None:
+    """Send ``message`` to the caller; if the caller went away, end quietly."""
+    try:
+        conn.send_bytes(pickle.dumps(message))
+    except OSError:
+        os._exit(0)
 
 
 def _child(conn: Connection, cfg: SimConfig, deployed: Any) -> None:

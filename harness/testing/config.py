@@ -33,6 +33,10 @@ class HarnessConfig:
     #: a fresh ``pytest`` or ``python -m harness.sim`` would not search (the
     #: rootdir, say): the ``PYTHONPATH`` of the replay commands.
     pythonpath: tuple[str, ...] = ()
+    #: ``--harness-corpus``: failing cases kept by ``harness explore``, replayed first by the suite.
+    corpus_dir: Path | None = None
+    #: ``--harness-explore``: seconds of exploration campaign the suite adds (None: none).
+    explore_seconds: float | None = None
 
     @property
     def suite_seed(self) -> int | None:

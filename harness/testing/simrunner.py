@@ -86,7 +86,7 @@ class SimRunner:
         )
 
     def run(self, case: Case) -> SimResult:
-        from harness.sim.simulator import simulate
+        from harness.sim.forkserver import simulate  # from a deployed state when that pays
 
         result = simulate(case.config())
         self._record(case, result)
