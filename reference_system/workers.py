@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from harness.instrument.effects import Effects
 from harness.system.worker import PermanentFailure, Worker, load_worker
 from reference_system.budget import BudgetExceeded, complete_within
 from reference_system.ledger import Ledger
 from reference_system.llm import Completion, Model
 from reference_system.messages import SubtaskMessage
+from reference_system.outputs import DraftOutput, Payload, ResearchOutput, ReviewOutput
 
 
 class IdempotentEffects:
@@ -136,6 +139,23 @@ class WorkerContext:
         return c
 
 
+class MalformedAnswer(ValueError):
+    """The model's answer is not what the capability must produce: retried
+    like any other failed attempt (a model may answer well next time)."""
+
+
+def checked(contract: type[Payload], output: dict[str, Any]) -> dict[str, Any]:
+    """``output`` if it meets ``contract`` (see :mod:`reference_system.outputs`),
+    else :class:`MalformedAnswer`: a worker never passes on a malformed answer."""
+    try:
+        contract.model_validate(output)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(x) for x in first.get("loc", ())) or "output"
+        raise MalformedAnswer(f"{contract.message_type}: {where}: {first.get('msg', 'invalid')}") from None
+    return output
+
+
 class ResearchWorker:
     capability = "research"
 
@@ -146,8 +166,9 @@ class ResearchWorker:
             f"List sourced facts about {subtopic}.",
             {"subtopic": subtopic, "subtask_id": task.subtask_id},
         )
-        ctx.effects.perform("fetch", task.subtask_id, value={"sources": len(c.output["facts"])})
-        return c.output
+        out = checked(ResearchOutput, c.output)
+        ctx.effects.perform("fetch", task.subtask_id, value={"sources": len(out["facts"])})
+        return out
 
 
 class WriteWorker:
@@ -161,8 +182,9 @@ class WriteWorker:
             f["text"] for f in facts
         )
         c = ctx.complete("write", prompt, {"topic": task.topic, "facts": facts})
-        ctx.effects.perform("publish", task.task_id, value={"title": c.output["title"]})
-        return c.output
+        out = checked(DraftOutput, c.output)
+        ctx.effects.perform("publish", task.task_id, value={"title": out["title"]})
+        return out
 
 
 class ReviewWorker:
@@ -172,7 +194,7 @@ class ReviewWorker:
         draft = task.inputs.get("draft", {})
         prompt = f"Review this brief: {draft.get('title', '')} " + " ".join(draft.get("paragraphs", []))
         c = ctx.complete("review", prompt, {"draft": draft})
-        return {**c.output, "draft": draft}
+        return checked(ReviewOutput, {**c.output, "draft": draft})
 
 
 DEFAULT_WORKERS: dict[str, type] = {
@@ -185,8 +207,10 @@ __all__ = [
     "DEFAULT_WORKERS",
     "ChargedModel",
     "IdempotentEffects",
+    "MalformedAnswer",
     "PermanentFailure",
     "Worker",
+    "checked",
     "WorkerContext",
     "load_worker",
 ]

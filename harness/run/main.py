@@ -172,12 +172,41 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> RunResult:
     with _terminate_as_exception():
         try:
             result = _run_sim(cfg, out) if cfg.sim else _run_processes(cfg, out, progress)
+            _raise_if_interrupted()
             _check_and_report(result, system)
+            _raise_if_interrupted()
         except (KeyboardInterrupt, _Terminated) as e:
             signum = e.signum if isinstance(e, _Terminated) else signal.SIGINT
             raise _salvage(out, signum) from None
     (out / "summary.json").write_text(json.dumps(_summary_json(result), indent=2))
     return result
+
+
+#: The signal that interrupted the run. The handler raises at once, but an
+#: exception raised while Python runs a finalizer or a ``__del__`` is
+#: printed and dropped; the run's loops look here too.
+_PENDING: list[int] = []
+
+
+def _raise_if_interrupted() -> None:
+    """Unwind the run if a signal interrupted it (see :data:`_PENDING`)."""
+    if _PENDING:
+        if _PENDING[0] == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise _Terminated(_PENDING[0])
+
+
+def _in_finalizer(frame: Any) -> bool:
+    """Whether ``frame`` runs inside a ``__del__`` or a ``weakref.finalize``
+    callback (the collector may run them between any two lines)."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__del__" or (
+            code.co_name == "__call__" and code.co_filename.endswith("weakref.py")
+        ):
+            return True
+        frame = frame.f_back
+    return False
 
 
 @contextmanager
@@ -190,10 +219,11 @@ def _terminate_as_exception() -> Iterator[None]:
         # Once: the clean-up that follows (agents stopped, parts merged) is not cut short by another.
         for s in (signal.SIGINT, signal.SIGTERM):
             signal.signal(s, signal.SIG_IGN)
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise _Terminated(signum)
+        _PENDING.append(signum)
+        if not _in_finalizer(frame):  # there, an exception would be printed and dropped
+            _raise_if_interrupted()
 
+    _PENDING.clear()
     try:
         before = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread
@@ -390,6 +420,7 @@ def _run_processes(cfg: RunConfig, out: Path, progress: Progress | None) -> RunR
             deadline = time.monotonic() + cfg.timeout
             next_look = 0.0
             while time.monotonic() < deadline:
+                _raise_if_interrupted()
                 for name, p in procs.items():
                     code = p.popen.poll()
                     if code is None:

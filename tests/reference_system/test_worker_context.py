@@ -55,3 +55,20 @@ def test_aws_and_heartbeat_say_clearly_when_there_are_none() -> None:
     ctx2, _ = _ctx(heartbeat=beats.append)
     ctx2.extend_visibility(30)
     assert beats == [30]
+
+
+def test_a_worker_never_passes_on_a_malformed_answer() -> None:
+    """Found by a randomly seeded suite run: a malformed review answer was
+    published as the review's output (fixtures/cases/two-supervisors-malformed-review.json)."""
+    import pytest
+
+    from reference_system.outputs import ResearchOutput, ReviewOutput
+    from reference_system.workers import MalformedAnswer, checked
+
+    draft = {"title": "t", "paragraphs": ["p"], "citations": []}
+    good = {"approved": True, "score": 7, "notes": "fine", "draft": draft}
+    assert checked(ReviewOutput, good) == good
+    with pytest.raises(MalformedAnswer, match="review_output: approved: Field required"):
+        checked(ReviewOutput, {"unparseable": "<<truncated json", "draft": draft})
+    with pytest.raises(MalformedAnswer, match="research_output: facts"):
+        checked(ResearchOutput, {"unparseable": "<<truncated json"})
