@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -183,8 +184,8 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> RunResult:
 
 
 #: The signal that interrupted the run. The handler raises at once, but an
-#: exception raised while Python runs a finalizer or a ``__del__`` is
-#: printed and dropped; the run's loops look here too.
+#: exception raised while Python runs a finalizer, a ``__del__`` or a
+#: generator's clean-up is dropped; the run's loops look here too.
 _PENDING: list[int] = []
 
 
@@ -194,19 +195,6 @@ def _raise_if_interrupted() -> None:
         if _PENDING[0] == signal.SIGINT:
             raise KeyboardInterrupt
         raise _Terminated(_PENDING[0])
-
-
-def _in_finalizer(frame: Any) -> bool:
-    """Whether ``frame`` runs inside a ``__del__`` or a ``weakref.finalize``
-    callback (the collector may run them between any two lines)."""
-    while frame is not None:
-        code = frame.f_code
-        if code.co_name == "__del__" or (
-            code.co_name == "__call__" and code.co_filename.endswith("weakref.py")
-        ):
-            return True
-        frame = frame.f_back
-    return False
 
 
 @contextmanager
@@ -220,8 +208,14 @@ def _terminate_as_exception() -> Iterator[None]:
         for s in (signal.SIGINT, signal.SIGTERM):
             signal.signal(s, signal.SIG_IGN)
         _PENDING.append(signum)
-        if not _in_finalizer(frame):  # there, an exception would be printed and dropped
-            _raise_if_interrupted()
+        _raise_if_interrupted()
+
+    def unraisable(u: Any) -> None:
+        # Raised where Python drops exceptions (a finalizer, a generator closed by
+        # the collector): not printed; the run's loop unwinds on _PENDING instead.
+        if _PENDING and isinstance(u.exc_value, (KeyboardInterrupt, _Terminated)):
+            return
+        previous_hook(u)
 
     _PENDING.clear()
     try:
@@ -229,9 +223,11 @@ def _terminate_as_exception() -> Iterator[None]:
     except ValueError:  # not the main thread
         yield
         return
+    previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         for s, h in before.items():
             signal.signal(s, h)
 
