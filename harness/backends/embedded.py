@@ -12,6 +12,7 @@ from typing import Literal
 
 from harness import settings
 from harness.backends._atomic import atomic_dynamodb
+from harness.backends._client_speed import cheaper_client_requests
 from harness.backends._dedup import fifo_dedup
 from harness.backends._fifo import fifo_in_order
 from harness.backends._internal_errors import internal_errors_as_500
@@ -50,7 +51,7 @@ def embedded(mode: Mode = "inprocess", *, seed: int | None = None) -> Iterator[E
         if mode == "server":
             yield from _server(seed)
             return
-        with internal_errors_as_500():
+        with internal_errors_as_500(), cheaper_client_requests():
             yield from _inprocess(seed)
 
 

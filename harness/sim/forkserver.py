@@ -248,7 +248,13 @@ def simulate(cfg: SimConfig) -> SimResult:
 
     if not worth_forking(cfg):
         return fresh(cfg)
-    return server_for(cfg).run(cfg)
+    try:
+        server = server_for(cfg)
+    except ForkServerError:
+        # The server warms up and deploys with this case's own configuration:
+        # a case that cannot even deploy raises its own error when run afresh.
+        return fresh(cfg)
+    return server.run(cfg)
 
 
 def shutdown() -> None:

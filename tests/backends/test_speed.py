@@ -46,3 +46,26 @@ def test_a_run_is_the_same_without_them(monkeypatch: pytest.MonkeyPatch) -> None
     with_memo = _digest(case)
     monkeypatch.setattr(sys.modules["harness.backends.embedded"], "cheaper_requests", nullcontext)
     assert _digest(case) == with_memo
+
+
+def _tree(node: object) -> object:
+    kids = getattr(node, "children", None)
+    if not isinstance(kids, list | tuple):
+        return (type(node).__name__, str(node))
+    return (type(node).__name__, [_tree(k) for k in kids])
+
+
+def test_update_expressions_parsed_once_and_still_refused_when_wrong() -> None:
+    import moto.dynamodb.models as dynamodb_models
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    with embedded("inprocess"):
+        memo = dynamodb_models.UpdateExpressionParser
+        assert memo is not UpdateExpressionParser
+        tree = memo.make("SET #s = :s, version = version + :one")
+        assert memo.make("SET #s = :s, version = version + :one") is tree
+        assert _tree(tree) == _tree(UpdateExpressionParser.make("SET #s = :s, version = version + :one"))
+        for _ in range(2):  # a refusal is not remembered as an answer
+            with pytest.raises(Exception, match="Invalid UpdateExpression"):
+                memo.make("SET = :s")
+    assert dynamodb_models.UpdateExpressionParser is UpdateExpressionParser

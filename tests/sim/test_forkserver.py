@@ -141,3 +141,14 @@ def test_auto_forks_only_a_state_whose_deploy_was_slow(monkeypatch: pytest.Monke
     monkeypatch.setenv("HARNESS_FORK", "sometimes")
     with pytest.raises(ValueError, match="HARNESS_FORK must be auto, 1 or 0"):
         forkserver.worth_forking(cfg)
+
+
+def test_a_case_that_cannot_deploy_raises_its_own_error_even_as_the_first() -> None:
+    forkserver.shutdown()  # no server for this state yet: the bad case would start it
+    bad = _case(1, []).config()
+    bad.options = {"impls": {"research": "tests.sim.no_such_module:Worker"}}
+    with pytest.raises(Exception) as fresh:
+        simulate(bad)
+    with pytest.raises(type(fresh.value)) as forked:
+        forkserver.simulate(bad)
+    assert str(forked.value) == str(fresh.value)
