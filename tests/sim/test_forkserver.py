@@ -77,6 +77,7 @@ def test_one_server_per_deployed_state() -> None:
 
 
 def test_an_error_in_the_case_comes_back_as_itself() -> None:
+    server = forkserver.server_for(CASES[0].config())  # deployed: the error is the child's
     bad = _case(1, []).config()
     bad.options = {"impls": {"research": "tests.sim.no_such_module:Worker"}}
     with pytest.raises(Exception) as fresh:
@@ -84,7 +85,7 @@ def test_an_error_in_the_case_comes_back_as_itself() -> None:
     with pytest.raises(type(fresh.value)) as forked:
         forkserver.simulate(bad)
     assert str(forked.value) == str(fresh.value)
-    assert forkserver.server_for(bad).alive  # and the server goes on
+    assert server.alive and forkserver.server_for(bad) is server  # and the server goes on
     assert forkserver.simulate(CASES[0].config()).ops
 
 
