@@ -35,6 +35,7 @@ plugin (``--harness-worker capability=pkg.module:Class``) with a test class::
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from collections.abc import Callable
@@ -47,7 +48,7 @@ from hypothesis import strategies as st
 
 from harness.faults.plan import CALL_KINDS, PROCESS_KINDS
 from harness.sim.case import Case, replay_command
-from harness.sim.checks import DEFAULT_CHECKERS, check_history, check_run, failures
+from harness.sim.checks import DEFAULT_CHECKERS, failures
 from harness.sim.config import SimResult
 from harness.strategies import KINDS, WORKERS, fault_plans, faults, schedules, workloads
 from harness.system import SystemRef
@@ -309,27 +310,22 @@ def check_case(
     """Run ``case`` and check ``prop``; raises :class:`PropertyFailed` (saving
     the case for replay) when it does not hold."""
     p = PROPERTIES[prop] if isinstance(prop, str) else prop
-    result = _simulate(case)
-    specs = case.sut.checker_specs()
-    if p.live:
-        note = f"run ended: {result.stopped} at {result.virtual_seconds:.1f} virtual seconds"
-        verdicts = check_run(
-            result.ops, result.requests, result.task_states, p.checkers, specs=specs, note=note
-        )
-    else:
-        verdicts = check_history(result.ops, p.checkers, specs=specs)
+    judged = case if p.live else dataclasses.replace(case, live=False)  # and so is its saved case, replayed
+    result = _simulate(judged)
+    note = f"run ended: {result.stopped} at {result.virtual_seconds:.1f} virtual seconds"
+    verdicts = judged.judge(result.ops, result.requests, result.task_states, p.checkers, note=note)
     bad = failures(verdicts)
     if bad:
         from harness.sim.explain import explain
 
-        path = case.save(report_dir or default_report_dir(), p.name)
+        path = judged.save(report_dir or default_report_dir(), p.name)
         raise PropertyFailed(
             f"{p.name}: {p.doc}\n"
             f"does not hold for {SystemRef(case.system, case.options).describe()}:\n"
             f"{explain(bad, result.ops)}\n\n"
-            f"case (minimal, once shrunk):\n{case.describe()}\n\n"
+            f"case (minimal, once shrunk):\n{judged.describe()}\n\n"
             f"replay: {replay_command(path)}",
-            case,
+            case,  # as drawn
             path,
         )
     return result

@@ -99,8 +99,9 @@ def case_strategy(
     system: SystemRef, *, kinds: Sequence[str] | None = None, plan: FaultPlan | None = None
 ) -> st.SearchStrategy[Case]:
     """What a campaign draws from. By default: the cases of every property of
-    the suite that checks everything (liveness included) and applies to
-    ``system``, each with its own family of faults. ``kinds``: the suite's
+    the suite that applies to ``system``, each with its own family of faults,
+    and each judged as its property is (the split-brain cases on safety
+    alone: ``Case.live`` False). ``kinds``: the suite's
     cases with faults of these kinds only. ``plan``: the suite's cases with
     this fault plan instead of a drawn one."""
     from harness.suite import PROPERTIES, cases
@@ -108,7 +109,15 @@ def case_strategy(
     if kinds is not None:
         strategy = cases(system, fault=kinds_family(kinds))
     else:
-        strategy = st.one_of([p.cases(system) for p in PROPERTIES.values() if p.live and p.applies(system)])
+        strategy = st.one_of(
+            [
+                p.cases(system)
+                if p.live
+                else p.cases(system).map(lambda c: dataclasses.replace(c, live=False))
+                for p in PROPERTIES.values()
+                if p.applies(system)
+            ]
+        )
     if plan is not None:
         fixed = plan
         strategy = strategy.map(lambda c: dataclasses.replace(c, plan=fixed))

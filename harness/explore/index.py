@@ -28,18 +28,14 @@ def verdicts_of(case: Case, outcome: Outcome, ops: list[Any]) -> list[Any]:
     """The verdicts of a case's run, checked again from its history and what
     the run left (its requests and task states); without those, the case is
     run again here."""
-    from harness.sim.checks import DEFAULT_CHECKERS, check_run
-
     stats = outcome.stats
     if "requests" not in stats or "task_states" not in stats:
         _, verdicts = case.run()
         return verdicts
-    return check_run(
+    return case.judge(
         ops,
         list(stats["requests"]),
         dict(stats["task_states"]),
-        DEFAULT_CHECKERS,
-        specs=case.sut.checker_specs(),
         note=f"run ended: {stats.get('stopped', '?')} at {float(stats.get('virtual_seconds', 0)):.1f} virtual seconds",
     )
 

@@ -106,6 +106,9 @@ class Case:
     visibility_timeout: int = 5
     max_virtual_seconds: float = 120.0
     auditor: bool = False
+    #: Judge liveness and retries too; False: safety only (nothing lost or
+    #: done twice, progress not promised), as with two supervisor replicas.
+    live: bool = True
 
     @classmethod
     def of(
@@ -164,23 +167,38 @@ class Case:
         ``fork``: start from a deployed state kept by this process's fork
         server (:mod:`harness.sim.forkserver`; the same history, without the
         set-up, for the second case on), rather than deploying afresh."""
-        from harness.sim.checks import DEFAULT_CHECKERS, check_run
-
         if fork:
             from harness.sim.forkserver import simulate
         else:
             from harness.sim.simulator import simulate
 
         result = simulate(self.config())
-        verdicts = check_run(
+        return result, self.judge(
             result.ops,
             result.requests,
             result.task_states,
-            DEFAULT_CHECKERS if checkers is None else checkers,
-            specs=self.sut.checker_specs(),
+            checkers,
             note=f"run ended: {result.stopped} at {result.virtual_seconds:.1f} virtual seconds",
         )
-        return result, verdicts
+
+    def judge(
+        self,
+        ops: Any,
+        requests: Iterable[str],
+        task_states: dict[str, str],
+        checkers: Iterable[str] | None = None,
+        *,
+        note: str = "",
+    ) -> list[Verdict]:
+        """The verdicts on a run of this case: everything, or the history's
+        safety checkers alone when the case is not :attr:`live`."""
+        from harness.sim.checks import DEFAULT_CHECKERS, check_history, check_run
+
+        names = DEFAULT_CHECKERS if checkers is None else checkers
+        specs = self.sut.checker_specs()
+        if not self.live:
+            return check_history(ops, names, specs=specs)
+        return check_run(ops, requests, task_states, names, specs=specs, note=note)
 
     # -- files ----------------------------------------------------------------------
 
@@ -197,6 +215,7 @@ class Case:
             "visibility_timeout": self.visibility_timeout,
             "max_virtual_seconds": self.max_virtual_seconds,
             "auditor": self.auditor,
+            **({} if self.live else {"live": False}),  # older case files stay as they were
         }
 
     def dumps(self) -> str:
@@ -246,7 +265,8 @@ class Case:
             f"schedule: {list(self.schedule)}",
             f"system:   {self.sut.name}"
             + (f" ({json.dumps(self.options, sort_keys=True)})" if self.options else "")
-            + f"; {self.workers} worker(s) per role, {self.supervisors} supervisor(s)",
+            + f"; {self.workers} worker(s) per role, {self.supervisors} supervisor(s)"
+            + ("" if self.live else "; judged on safety only"),
             "plan:     "
             + (
                 "\n          ".join(

@@ -46,8 +46,10 @@ def test_a_moto_request_carries_the_header_sigv4_gives_it_but_unhashed() -> None
         real = _signed("http://127.0.0.1:4566/")
         assert not real.headers["Authorization"].endswith(UNCHECKED_SIGNATURE)
     assert auth.SigV4Auth.add_auth is ORIGINAL_ADD_AUTH
-    assert not _signed("https://sqs.eu-west-1.amazonaws.com/").headers["Authorization"].endswith(
-        UNCHECKED_SIGNATURE
+    assert (
+        not _signed("https://sqs.eu-west-1.amazonaws.com/")
+        .headers["Authorization"]
+        .endswith(UNCHECKED_SIGNATURE)
     )
 
 
