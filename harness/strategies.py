@@ -21,7 +21,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from harness.faults.plan import Fault, FaultPlan, Target, Trigger
+from harness.faults.plan import MODEL_MODES, Fault, FaultPlan, Target, Trigger
 
 __all__ = [
     "AGENTS",
@@ -213,7 +213,7 @@ def faults(
     *,
     bounded: bool = True,
     services: Sequence[str] = ("sqs", "dynamodb", "sns"),
-    model_modes: Sequence[str] = ("malformed", "timeout", "overlong"),
+    model_modes: Sequence[str] = MODEL_MODES,
 ) -> st.SearchStrategy[Fault]:
     """Single faults of the given ``kinds`` aimed at ``agents`` (and, for
     faults on calls, at the ``services`` they use). ``bounded``: faults other

@@ -82,10 +82,10 @@ BUDGETS: tuple[int, ...] = (4000, 300, 200)
 SUPERVISOR_CALL_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k in CALL_KINDS)
 SUPERVISOR_STEP_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k in PROCESS_KINDS)
 
-#: Model faults drawn: a malformed answer, a timeout. (The fault model's
+#: Model faults drawn: a malformed answer, an empty one, a timeout. (The fault model's
 #: ``overlong`` answer runs 50 times past the call's max_tokens, which no
 #: provider bills; no system could keep its budget under it.)
-MODEL_MODES: tuple[str, ...] = ("malformed", "timeout")
+DRAWN_MODEL_MODES: tuple[str, ...] = ("malformed", "empty", "timeout")
 
 #: Kinds aimed at workers besides model faults (a worker keeps no clock that matters).
 WORKER_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k not in ("clock_skew", "model"))
@@ -93,7 +93,7 @@ WORKER_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k not in ("clock_skew"
 
 def model_faults(workers: tuple[str, ...] = WORKERS) -> st.SearchStrategy[Any]:
     """Model faults aimed at workers, possibly on every call."""
-    return faults(("model",), workers, bounded=False, model_modes=MODEL_MODES)
+    return faults(("model",), workers, bounded=False, model_modes=DRAWN_MODEL_MODES)
 
 
 def worker_faults(workers: tuple[str, ...] = WORKERS) -> st.SearchStrategy[Any]:

@@ -36,7 +36,7 @@ class ResearchOutput(Payload):
     """Sourced facts about the subtopic."""
 
     message_type: ClassVar[str] = "research_output"
-    facts: list[Fact]
+    facts: list[Fact] = Field(min_length=1)
 
 
 class WriteInput(Payload):
@@ -51,8 +51,8 @@ class DraftOutput(Payload):
     """A brief: a title, paragraphs, and the source ids it cites."""
 
     message_type: ClassVar[str] = "write_output"
-    title: str
-    paragraphs: list[str]
+    title: str = Field(min_length=1)
+    paragraphs: list[str] = Field(min_length=1)
     citations: list[str]
 
 

@@ -70,7 +70,7 @@ def kinds_family(kinds: Sequence[str]) -> Any:
     of a system without one)."""
     from harness.strategies import faults
     from harness.suite import (
-        MODEL_MODES,
+        DRAWN_MODEL_MODES,
         SUPERVISOR_CALL_KINDS,
         SUPERVISOR_STEP_KINDS,
         WORKER_KINDS,
@@ -84,7 +84,7 @@ def kinds_family(kinds: Sequence[str]) -> Any:
         if on_workers:
             parts.append(faults(on_workers, workers, services=("sqs", "dynamodb")))
         if "model" in chosen:
-            parts.append(faults(("model",), workers, bounded=False, model_modes=MODEL_MODES))
+            parts.append(faults(("model",), workers, bounded=False, model_modes=DRAWN_MODEL_MODES))
         on_sup = [k for k in chosen if k in (*SUPERVISOR_CALL_KINDS, *SUPERVISOR_STEP_KINDS)]
         if on_sup:
             parts.append(faults(on_sup, supervisors[:1] or workers))

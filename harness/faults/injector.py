@@ -355,7 +355,7 @@ class FaultInjector:
         return skew
 
     def model_fault(self, agent: str, kind: str) -> str | None:
-        """The model fault mode (malformed, timeout, overlong) for this call, if one fires."""
+        """The model fault mode (malformed, empty, timeout, overlong) for this call, if one fires."""
         for s in self._firing({"model"}, agent, "model", kind):
             mode = str(s.fault.params.get("mode", "malformed"))
             self.record("model", f"{agent}:model.{kind}", fault=s.name, mode=mode)

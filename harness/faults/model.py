@@ -1,4 +1,5 @@
-"""Language-model faults: malformed output, timeouts, over-long output."""
+"""Language-model faults: malformed output, timeouts, over-long output, and
+empty answers (the shape asked for, with nothing in it)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.faults.injector import FaultInjector
+
+
+def emptied(output: Any) -> Any:
+    """``output`` in the same shape with nothing in it: every list, at any
+    depth, empty; every other value as it was. A model that found nothing,
+    or was cut off by a content filter, answers well-formed and empty."""
+    if isinstance(output, dict):
+        return {k: emptied(v) for k, v in output.items()}
+    if isinstance(output, list):
+        return []
+    return output
 
 
 class ModelTimeout(TimeoutError):
@@ -34,6 +46,8 @@ class FaultyModel:
         c = self.inner.complete(kind, prompt, context)
         if mode == "malformed":
             return dataclasses.replace(c, output={"unparseable": "<<truncated json"})
+        if mode == "empty":
+            return dataclasses.replace(c, output=emptied(c.output))
         if mode == "overlong":
             return dataclasses.replace(c, output_tokens=c.output_tokens * 50)
         return c

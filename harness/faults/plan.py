@@ -43,6 +43,8 @@ CALL_KINDS = frozenset(
 )
 #: Kinds carried out on agents by their runner.
 PROCESS_KINDS = frozenset({"crash", "pause", "clock_skew"})
+#: How a ``model`` fault spoils an answer (``params.mode``; malformed by default).
+MODEL_MODES: tuple[str, ...] = ("malformed", "empty", "timeout", "overlong")
 
 
 class PlanError(ValueError):
@@ -217,8 +219,8 @@ class Fault(_Strict):
                 raise _ParamError("seconds", f"must be a number ({self.kind})")
             if self.kind != "clock_skew" and secs < 0:
                 raise _ParamError("seconds", f"must not be negative ({self.kind})")
-        if self.kind == "model" and p.get("mode", "malformed") not in ("malformed", "timeout", "overlong"):
-            raise _ParamError("mode", "must be malformed, timeout or overlong (model)")
+        if self.kind == "model" and p.get("mode", "malformed") not in MODEL_MODES:
+            raise _ParamError("mode", "must be malformed, empty, timeout or overlong (model)")
         if self.kind == "crash":
             if p.get("when", "after") not in ("before", "after"):
                 raise _ParamError("when", "must be before or after (crash)")

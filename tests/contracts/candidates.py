@@ -59,8 +59,8 @@ class ConciseResearchWorker:
 
 
 class Body(BaseModel):
-    title: str
-    body: list[str]
+    title: str = Field(min_length=1)
+    body: list[str] = Field(min_length=1)
     citations: list[str]
 
 

@@ -80,7 +80,9 @@ def test_validation_errors_name_the_path(registry: Registry) -> None:
         "research_output", None, {"facts": [{"source_id": "s", "text": "t", "value": "high"}]}
     )
     assert errs == ["$.facts[0].value: 'high' is not valid under any of the given schemas"]
-    assert registry.errors("research_output", 1, {"facts": []}) == []
+    assert registry.errors("research_output", 1, {"facts": [{"source_id": "s", "text": "t"}]}) == []
+    # an empty answer is no answer: a worker does not pass it on
+    assert registry.errors("research_output", 1, {"facts": []}) == ["$.facts: [] should be non-empty"]
 
 
 def test_bad_registry(tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ def test_result_payload_is_checked_only_when_ok(registry: Registry) -> None:
             "approved": True,
             "score": 42,
             "notes": "",
-            "draft": {"title": "", "paragraphs": [], "citations": []},
+            "draft": {"title": "t", "paragraphs": ["p [s1]."], "citations": ["s1"]},
         },
     }
     assert v.check(json.dumps(res), _attrs("result"))[1] == [

@@ -217,3 +217,26 @@ def test_model_fault_honours_the_clock_window(rec: Recorder) -> None:
         model.complete("research", "p", CTX)
     clock.t = 20
     model.complete("research", "p", CTX)
+
+
+def test_model_empty_output_keeps_the_shape() -> None:
+    from harness.faults.model import emptied
+
+    assert emptied({"facts": [1, 2], "meta": {"tags": ["a"], "n": 3}, "title": "t"}) == {
+        "facts": [],
+        "meta": {"tags": [], "n": 3},
+        "title": "t",
+    }
+    assert emptied([{"a": 1}]) == [] and emptied("text") == "text"
+
+
+def test_model_empty_answer(rec: Recorder) -> None:
+    model, _ = _model(rec, "empty")
+    good = ScriptedModel(seed=1).complete("research", "p", CTX)
+    empty = model.complete("research", "p", CTX)
+    assert good.output["facts"] and empty.output == {"facts": []}
+    assert (empty.input_tokens, empty.output_tokens) == (
+        good.input_tokens,
+        good.output_tokens,
+    )  # still billed
+    assert nemesis_ops(rec, "model")[0].value["mode"] == "empty"
