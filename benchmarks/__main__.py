@@ -44,7 +44,7 @@ BENCHMARKS: dict[str, tuple[Bench, str]] = {
     ),
     "explore": (
         lambda a: bench_explore(cases=12, repeat=a.repeat, seed=a.seed),
-        "examples/s of single-request cases: serial, harness explore --jobs 1 and --jobs 2 (only with --only)",
+        "examples/s of single-request cases: baseline, serial, harness explore --jobs 1 and --jobs 2 (only with --only)",
     ),
     "cluster": (
         lambda a: bench_cluster(cases=12, repeat=a.repeat, seed=a.seed),

@@ -1,13 +1,16 @@
 """Examples per second of ``harness explore``'s local executor, on
 single-request cases, against the baseline measured in the same run: the
 same cases simulated and checked one after another with ``Case.run`` in this
-process.
+process, as the property suite ran them before examples were made cheaper
+(``baseline``: moto's and botocore's per-request work not memoised, every
+request signed for real, every case deployed afresh), and as it runs them
+now (``serial``).
 
     python -m benchmarks.bench_explore [--cases 12] [--repeat 3] [--seed 1]
 
 The cases are the campaign's own (``CaseSource``, campaign seed ``seed``),
 each cut to its first request, repeats dropped. Each repetition runs the
-three variants (serial, ``--jobs 1``, ``--jobs 2``) in an order rotated
+four variants (baseline, serial, ``--jobs 1``, ``--jobs 2``) in an order rotated
 from the last, after one untimed warm-up case, so that drift weighs on all
 alike. The executors' clocks start once their worker processes are up and
 have each run an empty case (``start``, timed apart as "worker start"):
@@ -31,7 +34,7 @@ from harness.explore.local import LocalExecutor, warm_case
 from harness.sim.case import Case
 from harness.system import SystemRef
 
-VARIANTS = ("serial", "jobs 1", "jobs 2")
+VARIANTS = ("baseline", "serial", "jobs 1", "jobs 2")
 
 
 def single_request_cases(n: int, seed: int) -> list[Case]:
@@ -57,6 +60,21 @@ def _serial(cases: list[Case]) -> tuple[float, dict[str, str]]:
     return time.perf_counter() - t0, digests
 
 
+def _baseline(cases: list[Case]) -> tuple[float, float, dict[str, str]]:
+    """Serial, with what made examples cheaper switched off."""
+    import sys
+    from contextlib import nullcontext
+    from unittest import mock
+
+    embedded = sys.modules["harness.backends.embedded"]  # the module (the package exports its function)
+    with (
+        mock.patch.object(embedded, "cheaper_requests", nullcontext),
+        mock.patch.object(embedded, "cheaper_client_requests", nullcontext),
+    ):
+        wall, digests = _serial(cases)
+    return wall, 0.0, digests
+
+
 def _executor(cases: list[Case], jobs: int) -> tuple[float, float, dict[str, str]]:
     ex = LocalExecutor(jobs)
     try:
@@ -80,12 +98,13 @@ def bench_explore(*, cases: int = 12, repeat: int = 3, seed: int = 1) -> BenchRe
     starts: dict[str, list[float]] = {"jobs 1": [], "jobs 2": []}
     expected: dict[str, str] | None = None
     runs: dict[str, Callable[[], tuple[float, float, dict[str, str]]]] = {
+        "baseline": lambda: _baseline(chosen),
         "serial": lambda: _serial_pair(chosen),
         "jobs 1": lambda: _executor(chosen, 1),
         "jobs 2": lambda: _executor(chosen, 2),
     }
     for i in range(repeat):
-        order = VARIANTS[i % 3 :] + VARIANTS[: i % 3]
+        order = VARIANTS[i % len(VARIANTS) :] + VARIANTS[: i % len(VARIANTS)]
         for variant in order:
             wall, start, digests = runs[variant]()
             if expected is None:
@@ -106,7 +125,10 @@ def bench_explore(*, cases: int = 12, repeat: int = 3, seed: int = 1) -> BenchRe
     )
     rates = {v: [cases / s for s in seconds[v]] for v in VARIANTS}
     for v in VARIANTS:
-        out.add(f"examples/s, {v}", "cases/s", rates[v], "Case.run in this process" if v == "serial" else "")
+        note = {"baseline": "Case.run, nothing made cheaper", "serial": "Case.run in this process"}.get(v, "")
+        out.add(f"examples/s, {v}", "cases/s", rates[v], note)
+    for v in ("serial", "jobs 1", "jobs 2"):
+        out.add_paired(f"{v} / baseline", "x", rates[v], rates["baseline"], ratio, "examples/s ratio")
     for v in ("jobs 1", "jobs 2"):
         out.add_paired(f"{v} / serial", "x", rates[v], rates["serial"], ratio, "examples/s ratio")
     out.add_paired("jobs 2 / jobs 1", "x", rates["jobs 2"], rates["jobs 1"], ratio, "examples/s ratio")
@@ -133,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
 
     p = argparse.ArgumentParser(description="Examples per second of harness explore's local executor.")
     p.add_argument("--cases", type=int, default=12, help="single-request cases per variant (12)")
-    p.add_argument("--repeat", type=int, default=3, help="repetitions of the three variants (3)")
+    p.add_argument("--repeat", type=int, default=3, help="repetitions of the four variants (3)")
     p.add_argument("--seed", type=int, default=1, help="campaign seed the cases come from (1)")
     a = p.parse_args(argv)
     result = bench_explore(cases=a.cases, repeat=a.repeat, seed=a.seed)
