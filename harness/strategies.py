@@ -14,8 +14,9 @@ counterexample::
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = [
     "BENIGN_KINDS",
     "KINDS",
     "WORKERS",
+    "draws_from_seed_alone",
     "fault_plans",
     "faults",
     "messages",
@@ -285,3 +287,33 @@ def _resolve(schema: dict[str, Any] | str | Path, directory: Path) -> Any:
     name, _, version = str(schema).partition(".v")
     reg = Registry.load(directory)
     return reg.schema(name, int(version) if version else None)
+
+
+@contextlib.contextmanager
+def draws_from_seed_alone() -> Iterator[None]:
+    """Hypothesis (from 6.131) now and then draws a literal found in the
+    source of the modules loaded in the process, so what it draws would
+    depend on what was imported before (the CLI, pytest's test modules, the
+    system under test). While open, it finds none: what a seeded run draws
+    depends on its seed alone (a campaign's block, the suite under
+    ``--harness-seed``, in any process, whichever tests were collected)."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - another layout of Hypothesis: nothing to pin
+        yield
+        return
+    found = getattr(providers, "_get_local_constants", None)
+    cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
+    if found is None or not hasattr(providers, "Constants"):
+        yield
+        return
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty  # type: ignore[attr-defined]
+    if cache is not None:
+        cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = found  # type: ignore[attr-defined]
+        if cache is not None:
+            cache.clear()

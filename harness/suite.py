@@ -50,7 +50,15 @@ from harness.faults.plan import CALL_KINDS, PROCESS_KINDS
 from harness.sim.case import Case, replay_command
 from harness.sim.checks import DEFAULT_CHECKERS, failures
 from harness.sim.config import SimResult
-from harness.strategies import KINDS, WORKERS, fault_plans, faults, schedules, workloads
+from harness.strategies import (
+    KINDS,
+    WORKERS,
+    draws_from_seed_alone,
+    fault_plans,
+    faults,
+    schedules,
+    workloads,
+)
 from harness.system import SystemRef
 
 __all__ = [
@@ -403,7 +411,19 @@ def property_test(
 
         digest = hashlib.blake2b(f"{seed}/{p.name}".encode(), digest_size=8).digest()
         test = seeded(int.from_bytes(digest, "big"))(test)
-    return test
+    if seed is None and not derandomize:
+        return test
+    drawn = test
+
+    def seeded_test() -> None:
+        # What a seeded run draws depends on its seed alone, not on which
+        # modules this process happened to import (a single test's rerun).
+        __tracebackhide__ = True
+        with draws_from_seed_alone():
+            drawn()
+
+    seeded_test.__name__ = seeded_test.__qualname__ = p.name
+    return seeded_test
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from harness.instrument.context import CORRELATION_ATTR, correlation, operation
@@ -94,6 +95,12 @@ class WorkerLoop(QueueConsumer):
             bus.delete(self.sqs, self.queue_url, raw)
             return
         self._progress(task, "started", attempt)
+        extended: list[int] = []
+
+        def heartbeat(seconds: int) -> None:
+            extended.append(seconds)
+            bus.extend(self.sqs, self.queue_url, raw, seconds)
+
         ctx = WorkerContext(
             self.agent,
             self.model,
@@ -103,7 +110,7 @@ class WorkerLoop(QueueConsumer):
             ledger=self.ledger,
             session=self.session,
             resources=self.res,
-            heartbeat=lambda seconds: bus.extend(self.sqs, self.queue_url, raw, seconds),
+            heartbeat=heartbeat,
         )
         try:
             with operation(task.subtask_id, bus.delivery_id(raw)):
@@ -119,6 +126,9 @@ class WorkerLoop(QueueConsumer):
                 failed=True,
                 error=type(e).__name__,
             )
+            if extended:  # the handler held it longer: hand it back now, not when its heartbeat runs out
+                with contextlib.suppress(Exception):  # else it comes back when the heartbeat ends
+                    bus.extend(self.sqs, self.queue_url, raw, 0)
             return
         # The output itself goes into the history, so auditors can read it afterwards.
         self.effects.note(

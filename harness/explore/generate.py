@@ -19,7 +19,6 @@ simplest example; the campaign runs a repeated case once.)
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -32,6 +31,7 @@ from hypothesis import strategies as st
 
 from harness.faults.plan import FaultPlan
 from harness.sim.case import Case
+from harness.strategies import draws_from_seed_alone
 from harness.system import SystemRef
 
 #: Cases per Hypothesis run.
@@ -190,37 +190,8 @@ def _collect(strategy: st.SearchStrategy[Case], key: int, into: list[Case]) -> N
     def collect(case: Case) -> None:
         into.append(case)
 
-    with _no_local_constants():
+    with draws_from_seed_alone():
         hypothesis_seed(key)(collect)()
-
-
-@contextlib.contextmanager
-def _no_local_constants() -> Iterator[None]:
-    """Hypothesis (from 6.131) now and then draws a literal found in the
-    source of the modules loaded in the process, so what it draws would
-    depend on what was imported before (the CLI, pytest's test modules, the
-    system under test). While a block is drawn it finds none: the draws
-    depend on the seed alone."""
-    try:
-        from hypothesis.internal.conjecture import providers
-    except ImportError:  # pragma: no cover - another layout of Hypothesis: nothing to pin
-        yield
-        return
-    found = getattr(providers, "_get_local_constants", None)
-    cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
-    if found is None or not hasattr(providers, "Constants"):
-        yield
-        return
-    empty = providers.Constants()
-    providers._get_local_constants = lambda: empty  # type: ignore[attr-defined]
-    if cache is not None:
-        cache.clear()
-    try:
-        yield
-    finally:
-        providers._get_local_constants = found  # type: ignore[attr-defined]
-        if cache is not None:
-            cache.clear()
 
 
 __all__ = ["BLOCK", "CaseSource", "case_strategy", "check_kinds", "kinds_family"]

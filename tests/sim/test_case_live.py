@@ -25,17 +25,17 @@ def test_a_run_cut_short_fails_liveness_only_when_live() -> None:
     assert "liveness" not in {v.checker for v in safety}
 
 
-def test_a_double_effect_fails_a_safety_only_case_too(tmp_path: Path) -> None:
+def test_a_lost_update_fails_a_safety_only_case_too(tmp_path: Path) -> None:
     from harness.suite import run_property
     from tests.mutants.mutants import MUTANTS, subject
 
-    mutant = subject(MUTANTS["non-idempotent effect"])
-    out = run_property("split_brain_is_safe", mutant, max_examples=4, report_dir=tmp_path)
+    mutant = subject(MUTANTS["read-modify-write without a condition"])
+    out = run_property("split_brain_is_safe", mutant, max_examples=12, report_dir=tmp_path)
     assert out.failure is not None
     saved = Case.load(out.failure.path)
     assert not saved.live and saved.supervisors == 2  # replayed as the property judged it
     _, verdicts = saved.run()
-    assert "idempotency" in {v.checker for v in failures(verdicts)}
+    assert failures(verdicts)
     assert not {"liveness", "retries"} & {v.checker for v in verdicts}
 
 
