@@ -12,6 +12,7 @@ from harness.faults.plan import FaultPlan
 from harness.history.jsonl import dumps_op
 from harness.sim import forkserver
 from harness.sim.case import Case
+from harness.sim.config import SimConfig
 from harness.sim.simulator import simulate
 
 WORKLOAD = [{"request_id": "r0", "token_budget": 4000, "topic": "battery storage"}]
@@ -76,8 +77,8 @@ def test_one_server_per_deployed_state() -> None:
     assert b is not a and b.alive
 
 
-def test_an_error_in_the_case_comes_back_as_itself() -> None:
-    server = forkserver.server_for(CASES[0].config())  # deployed: the error is the child's
+def _raises_the_same_error_forked() -> SimConfig:
+    """A case whose worker cannot be imported: the fork server raises what a fresh run raises."""
     bad = _case(1, []).config()
     bad.options = {"impls": {"research": "tests.sim.no_such_module:Worker"}}
     with pytest.raises(Exception) as fresh:
@@ -85,6 +86,12 @@ def test_an_error_in_the_case_comes_back_as_itself() -> None:
     with pytest.raises(type(fresh.value)) as forked:
         forkserver.simulate(bad)
     assert str(forked.value) == str(fresh.value)
+    return bad
+
+
+def test_an_error_in_the_case_comes_back_as_itself() -> None:
+    server = forkserver.server_for(CASES[0].config())  # deployed: the error is the child's
+    bad = _raises_the_same_error_forked()
     assert server.alive and forkserver.server_for(bad) is server  # and the server goes on
     assert forkserver.simulate(CASES[0].config()).ops
 
@@ -146,10 +153,4 @@ def test_auto_forks_only_a_state_whose_deploy_was_slow(monkeypatch: pytest.Monke
 
 def test_a_case_that_cannot_deploy_raises_its_own_error_even_as_the_first() -> None:
     forkserver.shutdown()  # no server for this state yet: the bad case would start it
-    bad = _case(1, []).config()
-    bad.options = {"impls": {"research": "tests.sim.no_such_module:Worker"}}
-    with pytest.raises(Exception) as fresh:
-        simulate(bad)
-    with pytest.raises(type(fresh.value)) as forked:
-        forkserver.simulate(bad)
-    assert str(forked.value) == str(fresh.value)
+    _raises_the_same_error_forked()
