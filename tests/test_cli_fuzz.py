@@ -899,6 +899,84 @@ def test_a_plan_with_no_faults_is_accepted(tmp_path: Path) -> None:
     assert result.code == 2 and "--supervisors" in result.err  # the plan was fine; the flag is not
 
 
+# -- explore ------------------------------------------------------------------------------
+
+
+EXPLORE_FLAGS = st.lists(
+    st.one_of(
+        st.tuples(st.just("--seeds"), NUMBERS),
+        st.tuples(st.just("--time-budget"), NUMBERS),
+        st.tuples(st.just("--jobs"), NUMBERS),
+        st.tuples(st.just("--seed"), NUMBERS),
+        st.tuples(st.just("--shrink-time"), NUMBERS),
+        st.tuples(
+            st.just("--faults"), st.sampled_from(["crash", "crash,duplicate_delivery", "bogus", ",", ""])
+        ),
+        st.tuples(
+            st.just("--executor"), st.sampled_from(["local", "tcp://127.0.0.1:1", "tcp://", "udp://x:1", ""])
+        ),
+        st.tuples(st.just("--system"), st.sampled_from(["nope:x", ":x", "harness:nothing", "json:loads"])),
+        st.tuples(st.just("--option"), st.sampled_from(["a=1", "=1", "a", "workers=-1"])),
+        st.tuples(
+            st.just("--worker"), st.sampled_from(["x=nope:Y", "=a:b", "research", "research=json:loads"])
+        ),
+        st.just(("--resume",)),
+        st.just(("--bogus",)),
+    ),
+    max_size=3,
+).map(lambda groups: [a for g in groups for a in g])
+
+
+@fuzz(80)
+@given(
+    text=mostly(PLAN.map(dumps), DEEP_JSON | JUNK, odds=8),
+    kind=PATH_KINDS,
+    with_plan=st.booleans(),
+    corpus=st.sampled_from(["fresh", "a-file", "under-a-file"]),
+    flags=EXPLORE_FLAGS,
+)
+def test_explore(
+    workdir: Callable[[], Path], text: str, kind: str, with_plan: bool, corpus: str, flags: list[str]
+) -> None:
+    """``harness explore`` checks its flags, plan, system and corpus before it
+    starts an executor; the executor here refuses, so no campaign runs, and
+    what was accepted ends in that one-line refusal."""
+    from harness.explore import cli
+
+    d = workdir()
+    where = {"fresh": d / "corpus", "a-file": write(d / "corpus", "x"), "under-a-file": d / "corpus" / "c"}[
+        corpus
+    ]
+    if corpus == "under-a-file":
+        write(d / "corpus", "x")
+    argv = ["explore", "--corpus", str(where), *flags]
+    if with_plan:
+        argv += ["--plan", str(place(kind, d, "plan.json", text))]
+
+    def refuse(spec: str, jobs: int) -> Any:
+        raise cli.BadInput("no executor in the fuzz test")
+
+    with mock.patch.object(cli, "_executor", refuse):
+        result = run("explore", argv)
+    assert result.code == 2  # bad input, or the refusing executor
+
+
+def test_explore_reaches_its_executor_with_good_flags(tmp_path: Path) -> None:
+    """The fuzz test's inputs can get past every check: good flags reach the executor."""
+    from harness.explore import cli
+
+    seen: list[tuple[str, int]] = []
+
+    def refuse(spec: str, jobs: int) -> Any:
+        seen.append((spec, jobs))
+        raise cli.BadInput("no executor in the fuzz test")
+
+    argv = ["explore", "--corpus", str(tmp_path / "c"), "--seeds", "3", "--jobs", "2", "--faults", "crash"]
+    with mock.patch.object(cli, "_executor", refuse):
+        result = run("explore", argv)
+    assert seen == [("local", 2)] and "no executor in the fuzz test" in result.err
+
+
 # -- deploy and the top-level command ----------------------------------------------------------------
 
 
@@ -944,6 +1022,7 @@ FIRST = [
     "contracts",
     "deploy",
     "run",
+    "explore",
 ]
 REST = [
     "--bogus",
@@ -964,10 +1043,10 @@ REST = [
 @fuzz(60)
 @given(first=st.sampled_from(FIRST), rest=st.lists(st.sampled_from(REST), max_size=3))
 def test_command_line(workdir: Callable[[], Path], first: str, rest: list[str]) -> None:
-    """Subcommands and junk (``run`` gets a flag it refuses: it would run the system)."""
+    """Subcommands and junk (``run``, ``deploy`` and ``explore`` get a flag they refuse: they would run the system)."""
     d = workdir()
     argv = [first, *rest] if first else rest
-    if argv[:1] in (["run"], ["deploy"]) and "--help" not in argv:
+    if argv[:1] in (["run"], ["deploy"], ["explore"]) and "--help" not in argv:
         argv = [*argv, "--bogus"]
     nothing_runs = AssertionError("the fuzz test starts no backend and runs no system")
     with (

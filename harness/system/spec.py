@@ -230,7 +230,10 @@ def load_system(spec: str | System | None = None) -> System:
         return _CACHE[path]
     obj = load_object(path)
     if callable(obj) and not isinstance(obj, System):
-        obj = obj()
+        try:
+            obj = obj()
+        except Exception as e:  # the user's factory raised, or is not a function of no arguments
+            raise SystemError_(f"{path}() raised {type(e).__name__}: {_line(e)}") from None
     if not isinstance(obj, System):
         raise SystemError_(f"{path} is a {type(obj).__name__}, not a harness.system.System")
     if not obj.spec:

@@ -23,6 +23,7 @@ def test_the_reference_system_named_is_the_default(capsys: pytest.CaptureFixture
         ("nowhere.at_all:system", "cannot import 'nowhere.at_all'"),
         ("examples.counter.system:system", "declares no worker kit"),
         ("harness.system:Declarations", "not a harness.system.System"),
+        ("json:loads", "json:loads() raised TypeError"),  # a factory that needs arguments
     ],
 )
 def test_a_system_the_gate_cannot_use_is_a_one_line_error(
