@@ -9,13 +9,11 @@ SEED ?= 1
 
 .PHONY: run test lint format bench clean
 
-$(STAMP): pyproject.toml constraints.txt chaos/extension/pyproject.toml reference_system/pyproject.toml
+$(STAMP): pyproject.toml constraints.txt reference_system/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
 	# The reference system, a distribution of its own beside the harness.
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e reference_system
-	# The Chaos Toolkit discovery package (one top-level package, for `chaos discover`).
-	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e chaos/extension
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -9,7 +9,15 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Endpoints", "Recorder", "__version__", "aws", "embedded", "localstack", "session"]
+__all__ = ["Endpoints", "Recorder", "__version__", "aws", "discover", "embedded", "localstack", "session"]
+
+
+def discover(discover_system: bool = True) -> dict[str, Any]:
+    """Chaos Toolkit's entry point (``chaos discover --no-install mas-harness``):
+    the activities of :mod:`harness.chaos`."""
+    from harness.chaos import discover as chaos_discover
+
+    return chaos_discover(discover_system=discover_system)
 
 
 def __getattr__(name: str) -> Any:

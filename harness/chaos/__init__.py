@@ -7,9 +7,10 @@
   ``dlq_is_empty``, ``tasks_in_flight``, ``faults_injected``;
 - :mod:`harness.chaos.control`: starts and stops the system around an experiment.
 
-``chaos discover --no-install chaostoolkit-mas-harness`` lists them (through
-the small ``chaosmas`` distribution in ``chaos/extension``, whose
-``discover()`` is this one).
+``chaos discover --no-install mas-harness`` lists them (Chaos Toolkit imports
+the distribution's one top-level package, ``harness``, whose ``discover()``
+calls this one). The experiments the harness ships are in
+:mod:`harness.chaos.experiments`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any
 
 __all__ = ["discover"]
 
-#: The distribution Chaos Toolkit discovers (chaos/extension).
-DISTRIBUTION = "chaostoolkit-mas-harness"
+#: The distribution Chaos Toolkit discovers.
+DISTRIBUTION = "mas-harness"
 
 
 def discover(discover_system: bool = True) -> dict[str, Any]:
@@ -37,12 +38,12 @@ def discover(discover_system: bool = True) -> dict[str, Any]:
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
-    for dist in (DISTRIBUTION, "mas-harness"):
-        try:
-            return version(dist)
-        except PackageNotFoundError:
-            continue
-    return "0"
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a checkout without installing
+        from harness import __version__
+
+        return __version__
 
 
 def _system() -> dict[str, Any]:

@@ -42,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = ap.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     r = sub.add_parser("run", help="run an experiment with `chaos run` and judge its journal")
-    r.add_argument("experiment", type=Path, help="the experiment file (JSON), e.g. chaos/worker-crash.json")
+    r.add_argument(
+        "experiment",
+        type=Path,
+        help="an experiment file (JSON), or the name of one the harness ships (see `harness chaos list`)",
+    )
     r.add_argument(
         "--backend", choices=list(BACKENDS), default="embedded", help="where AWS is (default: embedded)"
     )
@@ -62,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, default=None, help="output directory (default: under runs/chaos/)")
     j = sub.add_parser("judge", help="judge the journal of an earlier `chaos run`")
     j.add_argument("journal", type=Path)
+    ls = sub.add_parser("list", help="the experiments the harness ships, by name, with their titles")
+    ls.add_argument("--paths", action="store_true", help="print each experiment's file path too")
     return ap
 
 
@@ -69,7 +75,35 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "judge":
         return _judge_file(args.journal)
+    if args.command == "list":
+        return _list(args.paths)
+    try:
+        args.experiment = _experiment_path(args.experiment)
+    except LookupError as e:
+        return error(PROG, str(e))
     return _run(args)
+
+
+def _list(paths: bool) -> int:
+    from harness.chaos.experiments import shipped, title
+
+    for name, path in shipped().items():
+        print(f"{name:<28} {title(path)}" + (f"  ({path})" if paths else ""))
+    return 0
+
+
+def _experiment_path(given: Path) -> Path:
+    """A file as given; a bare name (no directory, no .json) is a shipped experiment's."""
+    from harness.chaos.experiments import shipped
+
+    if given.exists() or given.suffix or len(given.parts) != 1:
+        return given
+    found = shipped()
+    if str(given) in found:
+        return found[str(given)]
+    raise LookupError(
+        f"{given}: no such file, and no shipped experiment of that name (shipped: {', '.join(found)})"
+    )
 
 
 PROG = "harness chaos"

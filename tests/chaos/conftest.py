@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
+from harness.chaos.experiments import HERE
 from tests.localstack import shared
 
 ROOT = Path(__file__).resolve().parents[2]
-EXPERIMENTS = ROOT / "chaos"
+EXPERIMENTS = HERE  # the shipped experiments (package data; chaos/ links here)
 CHAOS = Path(sys.executable).with_name("chaos")
 #: Each experiment must finish well within this (seconds), broken variants included.
 RUN_LIMIT = 100.0

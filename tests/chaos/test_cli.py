@@ -57,3 +57,29 @@ def test_judge_reads_an_earlier_journal(tmp_path: Path, capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "FAIL: the steady state did not hold before the method" in out and "got 2, expected 0" in out
     assert main(["judge", str(tmp_path / "missing.json")]) == 2
+
+
+def test_list_names_every_shipped_experiment_with_its_title(capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.chaos.experiments import HERE
+
+    assert main(["list", "--paths"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    files = sorted(HERE.glob("*.json"))
+    assert len(lines) == len(files) == 7
+    for line, f in zip(lines, files, strict=True):
+        title = json.loads(f.read_text())["title"]
+        assert line.startswith(f.stem) and title in line and str(f) in line
+
+
+def test_a_shipped_experiment_is_named_without_its_path() -> None:
+    from harness.chaos.cli import _experiment_path
+    from harness.chaos.experiments import HERE
+
+    assert _experiment_path(Path("worker-crash")) == HERE / "worker-crash.json"
+    assert _experiment_path(Path("elsewhere/worker-crash")) == Path("elsewhere/worker-crash")
+
+
+def test_an_unknown_name_lists_the_shipped_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "meteor-strike"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no shipped experiment" in err and "worker-crash" in err

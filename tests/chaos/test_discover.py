@@ -1,4 +1,4 @@
-"""Discovery: `chaos discover --no-install chaostoolkit-mas-harness` lists
+"""Discovery: `chaos discover --no-install mas-harness` lists
 every activity, with the signatures and one-line docstrings that document it."""
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def test_chaos_discover_finds_the_installed_distribution(tmp_path: Path) -> None
     try:
         distribution(DISTRIBUTION)
     except PackageNotFoundError:
-        pytest.fail(f"{DISTRIBUTION} is not installed: pip install -e chaos/extension (make does)")
+        pytest.fail(f"{DISTRIBUTION} is not installed: pip install -e . (make does)")
     out = tmp_path / "discovery.json"
     r = subprocess.run(
         [str(CHAOS), "discover", "--no-install", "--discovery-path", str(out), DISTRIBUTION],
