@@ -22,6 +22,7 @@ Options (``harness run --option``, the simulator's config, the pytest plugin):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from harness.system import (
@@ -38,6 +39,9 @@ from harness.system import (
     load_worker,
 )
 from reference_system.resources import CAPABILITIES, MAX_RECEIVE_COUNT, Resources, deploy, task_states
+
+#: Where the package data is: the contracts and the golden inputs.
+_HERE = Path(__file__).resolve().parent
 
 STATE_MACHINE = StateMachine.of(
     {
@@ -234,6 +238,8 @@ def _worker_kit() -> WorkerKit:
         source="reference_system.contracts:source",
         # Workers may use ctx.client(service) and ctx.resources: the gate deploys the system for them.
         context_takes_aws=True,
+        contracts=str(_HERE / "contracts"),
+        golden=str(_HERE / "golden"),
     )
 
 

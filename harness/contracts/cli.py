@@ -39,13 +39,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="regenerate the contract files from the models")
     e.add_argument(
-        "--dir", type=Path, default=Path("contracts"), help="registry directory (default: contracts)"
+        "--dir",
+        type=Path,
+        default=None,
+        help="registry directory (default: the one the system declares; the reference system's ships with it)",
     )
     e.add_argument(
         "--source", default=None, help="pkg.module:NAME of the contract source (default: reference system)"
     )
     e.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if a file drifted from its model"
+    )
+    e.add_argument(
+        "--system",
+        default=None,
+        metavar="pkg.module:obj",
+        help="the system whose contracts these are (default: the reference system)",
     )
 
     d = sub.add_parser("diff", help="breaking changes from OLD to NEW under a compatibility mode")
@@ -58,21 +67,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("consumers", help="check every consumer against the latest contract it reads")
     c.add_argument(
-        "--dir", type=Path, default=Path("contracts"), help="registry directory (default: contracts)"
+        "--dir",
+        type=Path,
+        default=None,
+        help="registry directory (default: the one the system declares; the reference system's ships with it)",
     )
     c.add_argument("--json", action="store_true", help="print the result as JSON")
+    c.add_argument(
+        "--system",
+        default=None,
+        metavar="pkg.module:obj",
+        help="the system whose contracts these are (default: the reference system)",
+    )
 
     g = sub.add_parser("check", help="the swap gate: may CANDIDATE replace the worker in ROLE?")
     g.add_argument("--role", required=True, help="the role (capability) to fill")
     g.add_argument("--candidate", required=True, help="the candidate worker, pkg.module:Class")
     g.add_argument(
-        "--dir", type=Path, default=Path("contracts"), help="registry directory (default: contracts)"
+        "--dir",
+        type=Path,
+        default=None,
+        help="registry directory (default: the one the system declares; the reference system's ships with it)",
     )
     g.add_argument(
         "--golden",
         type=Path,
-        default=Path("fixtures/golden"),
-        help="golden inputs (default: fixtures/golden)",
+        default=None,
+        help="golden inputs, ROLE/*.json (default: the ones the system declares)",
     )
     g.add_argument(
         "--examples", type=non_negative_int, default=30, help="Hypothesis-generated inputs (default: 30)"
@@ -119,10 +140,25 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0)
 
 
+def _registry_dir(args: argparse.Namespace) -> Path:
+    """``--dir``, else the contracts directory the system declares."""
+    if args.dir is None:
+        from harness.contracts.gate import declared_dir
+        from harness.system import worker_kit
+
+        args.dir = declared_dir(None, worker_kit(args.system).contracts, "--dir", "contracts directory")
+    return Path(args.dir)
+
+
 def _export(args: argparse.Namespace, console: Console) -> int:
     from harness.contracts.registry import drift, export
     from harness.contracts.source import load_source
 
+    _registry_dir(args)
+    if args.source is None and args.system is not None:
+        from harness.system import worker_kit
+
+        args.source = worker_kit(args.system).source or None
     try:
         source = load_source(args.source)
     except ContractError:
@@ -165,7 +201,7 @@ def _consumers(args: argparse.Namespace, console: Console) -> int:
     from harness.contracts.registry import Registry
     from harness.contracts.report import changes_table
 
-    _check_declarations(args.dir)
+    _check_declarations(_registry_dir(args))
     reg = Registry.load(args.dir)
     if not reg.consumers:
         raise ContractError(

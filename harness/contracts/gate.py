@@ -67,8 +67,9 @@ MAX_PER_KIND = 10
 class GateConfig:
     role: str
     candidate: str
-    contracts: Path = Path("contracts")
-    golden: Path = Path("fixtures/golden")
+    #: None: the directories the system's worker kit declares (package data).
+    contracts: Path | None = None
+    golden: Path | None = None
     examples: int = 30
     seed: int = 0
     max_token_ratio: float = 2.0
@@ -177,6 +178,15 @@ def declared_schema(worker: Any, attr: str) -> Any | None:
     raise ContractError(f"{type(worker).__name__}.{attr} must be a pydantic model class or a JSON Schema")
 
 
+def declared_dir(given: Path | None, declared: str, flag: str, what: str) -> Path:
+    """``given``, else the system's declared directory; a ContractError if neither."""
+    if given is not None:
+        return given
+    if not declared:
+        raise ContractError(f"{flag} is required: the system declares no {what}")
+    return Path(declared)
+
+
 class _Gate:
     def __init__(self, cfg: GateConfig) -> None:
         self.cfg = cfg
@@ -189,7 +199,8 @@ class _Gate:
         if cfg.examples < 0:
             raise ContractError("--examples must be at least 0")
         self.role: Role = source.roles[cfg.role]
-        self.registry = Registry.load(cfg.contracts)
+        self.contracts_dir = declared_dir(cfg.contracts, self.kit.contracts, "--dir", "contracts directory")
+        self.registry = Registry.load(self.contracts_dir)
         for name in (self.role.input, self.role.output):
             self.registry.latest(name)
         self.candidate = load_candidate(cfg.candidate)
@@ -201,8 +212,9 @@ class _Gate:
         self.docs = {
             k: Doc(v, f"{cfg.candidate} {k}_contract") for k, v in self.declared.items() if v is not None
         }
+        golden = declared_dir(cfg.golden, self.kit.golden, "--golden", "golden inputs directory")
         self.golden_inputs = load_golden(
-            cfg.golden, self.role.name, self.role.input, self.registry, self.kit.task_type
+            golden, self.role.name, self.role.input, self.registry, self.kit.task_type
         )
         self.readers = self.registry.consumers_of(self.role.output)
         self.checks = self._output_checks()

@@ -49,6 +49,12 @@ class WorkerKit:
     source: str = ""
     #: ``context`` also takes ``session=`` and ``resources=`` (see above).
     context_takes_aws: bool = False
+    #: The directory of the system's contract registry (the default of
+    #: ``harness contracts ... --dir``), and of the gate's golden inputs
+    #: (``ROLE/*.json``; the default of ``--golden``): package data, so that
+    #: an installed system is found without a checkout. "": none declared.
+    contracts: str = ""
+    golden: str = ""
 
 
 def worker_kit(system: Any = None) -> WorkerKit:
